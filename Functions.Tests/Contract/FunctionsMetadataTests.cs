@@ -1,0 +1,88 @@
+using System.Reflection;
+using System.Text.Json;
+using Serverless.Functions.Tests.Support;
+
+namespace Serverless.Functions.Tests.Contract;
+
+/// <summary>
+/// The routes the Functions host will serve come from the functions.metadata the Worker SDK writes into the build output;
+/// these tests hold that file to API.md.
+/// </summary>
+public sealed class FunctionsMetadataTests
+{
+    // Every route of ../shared/API.md: method, route under the "api" prefix. All are anonymous at the host:
+    // protected routes are protected by the bearer token, never by function keys.
+    private static readonly (string Method, string Route)[] Documented =
+    [
+        ("GET", "health"),
+    ];
+
+    public static TheoryData<string, string> ApiRoutes => new(Documented);
+
+    private static readonly Lazy<IReadOnlyList<MetadataRoute>> Metadata = new(ReadMetadata);
+
+    private sealed record MetadataRoute(string Name, string EntryPoint, string Route, string[] Methods, string AuthLevel);
+
+    [Theory]
+    [MemberData(nameof(ApiRoutes))]
+    public void Every_api_route_is_served_anonymously_by_exactly_one_function(string method, string route)
+    {
+        var matches = Metadata.Value.Where(f => f.Route == route && f.Methods.Contains(method, StringComparer.OrdinalIgnoreCase)).ToList();
+
+        var function = Assert.Single(matches);
+        Assert.Equal("Anonymous", function.AuthLevel);
+    }
+
+    [Fact]
+    public void Every_function_in_the_metadata_is_an_api_route()
+    {
+        var documented = Documented.ToHashSet();
+
+        foreach (var function in Metadata.Value)
+        {
+            foreach (var method in function.Methods)
+            {
+                Assert.Contains((method.ToUpperInvariant(), function.Route), documented);
+            }
+        }
+    }
+
+    [Fact]
+    public void Metadata_matches_the_attributes_the_tests_dispatch_by()
+    {
+        var fromMetadata = Metadata.Value.Select(f => $"{f.Name} {f.EntryPoint} {string.Join(',', f.Methods.Select(m => m.ToUpperInvariant()))} {f.Route}").Order();
+        var fromAttributes = FunctionRoute.All.Select(f => $"{f.Name} {f.Method.DeclaringType!.FullName}.{f.Method.Name} {string.Join(',', f.Methods)} {f.Route}").Order();
+
+        Assert.Equal(fromAttributes, fromMetadata);
+    }
+
+    [Fact]
+    public void Host_json_sets_the_api_route_prefix()
+    {
+        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(OutputDirectory(), "host.json")));
+
+        Assert.Equal("2.0", hostJson.RootElement.GetProperty("version").GetString());
+        Assert.Equal(FunctionRoute.RoutePrefix, hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+    }
+
+    private static string OutputDirectory() =>
+        typeof(FunctionsMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(attribute => attribute.Key == "FunctionsOutputDirectory").Value!;
+
+    private static List<MetadataRoute> ReadMetadata()
+    {
+        var path = Path.Combine(OutputDirectory(), "functions.metadata");
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return
+        [
+            .. from function in document.RootElement.EnumerateArray()
+               let trigger = function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")
+               select new MetadataRoute(
+                   function.GetProperty("name").GetString()!,
+                   function.GetProperty("entryPoint").GetString()!,
+                   trigger.GetProperty("route").GetString()!,
+                   [.. trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!)],
+                   trigger.GetProperty("authLevel").GetString()!),
+        ];
+    }
+}

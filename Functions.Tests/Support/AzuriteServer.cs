@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Serverless.Functions.Tests.Support;
+
+/// <summary>
+/// An Azurite table service of the tests' own: the npm package pinned in package.json (installed with npm ci when missing),
+/// on a free loopback port, stopped with its whole process tree when disposed or when the test process exits.
+/// </summary>
+public sealed class AzuriteServer : IAsyncDisposable
+{
+    // Azurite's documented development account; a well-known public value, not a secret.
+    private const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private static readonly SemaphoreSlim InstallGate = new(1, 1);
+
+    private readonly string? dataDirectory;
+    private Process? process;
+
+    private AzuriteServer(int port, string? dataDirectory)
+    {
+        Port = port;
+        this.dataDirectory = dataDirectory;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+
+    /// <summary>Starts a server; <paramref name="persistent"/> keeps data on disk so it survives <see cref="StopAsync"/> and a restart.</summary>
+    public static async Task<AzuriteServer> StartAsync(bool persistent = false)
+    {
+        await EnsureInstalledAsync();
+        var dataDirectory = persistent ? Directory.CreateTempSubdirectory("azurite-").FullName : null;
+        var server = new AzuriteServer(FreeLoopbackPort(), dataDirectory);
+        await server.RestartAsync();
+        return server;
+    }
+
+    public async Task RestartAsync()
+    {
+        if (process is not null)
+        {
+            throw new InvalidOperationException("Azurite is already running.");
+        }
+
+        var started = Process.Start(StartInfo()) ?? throw new InvalidOperationException("Could not start node.");
+        started.OutputDataReceived += (_, _) => { };
+        started.ErrorDataReceived += (_, _) => { };
+        started.BeginOutputReadLine();
+        started.BeginErrorReadLine();
+        process = started;
+        AppDomain.CurrentDomain.ProcessExit += KillOnExit;
+        await WaitUntilListeningAsync(started);
+    }
+
+    public async Task StopAsync()
+    {
+        if (process is not { } running)
+        {
+            return;
+        }
+
+        process = null;
+        AppDomain.CurrentDomain.ProcessExit -= KillOnExit;
+        if (!running.HasExited)
+        {
+            running.Kill(entireProcessTree: true);
+        }
+
+        await running.WaitForExitAsync();
+        running.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (dataDirectory is not null)
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    private void KillOnExit(object? sender, EventArgs e)
+    {
+        try
+        {
+            process?.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    private ProcessStartInfo StartInfo()
+    {
+        var info = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = dataDirectory ?? Path.GetTempPath(),
+        };
+        string[] arguments =
+        [
+            RepositoryRoot.Combine("node_modules", "azurite", "dist", "src", "table", "main.js"),
+            "--tableHost", "127.0.0.1",
+            "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+            "--disableTelemetry",
+            "--silent",
+            .. dataDirectory is null ? (string[])["--inMemoryPersistence"] : ["--location", dataDirectory],
+        ];
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
+    }
+
+    private async Task WaitUntilListeningAsync(Process started)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (started.HasExited)
+            {
+                throw new InvalidOperationException($"Azurite exited with code {started.ExitCode} before it listened on port {Port}.");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new TimeoutException($"Azurite did not listen on port {Port} within 30 seconds.");
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task EnsureInstalledAsync()
+    {
+        await InstallGate.WaitAsync();
+        try
+        {
+            if (File.Exists(RepositoryRoot.Combine("node_modules", "azurite", "package.json")))
+            {
+                return;
+            }
+
+            using var npm = Process.Start(new ProcessStartInfo("npm", "ci --no-audit --no-fund")
+            {
+                WorkingDirectory = RepositoryRoot.Path,
+                UseShellExecute = false,
+            }) ?? throw new InvalidOperationException("Could not start npm; install Node.js 20 or later.");
+            await npm.WaitForExitAsync();
+            if (npm.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"npm ci failed with exit code {npm.ExitCode}.");
+            }
+        }
+        finally
+        {
+            InstallGate.Release();
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Serverless.Functions.Health;
+
+namespace Serverless.Functions.Http;
+
+/// <summary>
+/// Every type the API reads or writes, serialized by generated code with one set of options:
+/// camelCase names, no duplicate properties, shallow nesting, unknown properties ignored, nulls written.
+/// </summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    AllowDuplicateProperties = false,
+    MaxDepth = 16,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(ProblemBody))]
+[JsonSerializable(typeof(HealthReport))]
+public sealed partial class ApiJson : JsonSerializerContext;

@@ -1,0 +1,18 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
+using Serverless.Functions;
+using Serverless.Functions.Http;
+
+var builder = FunctionsApplication.CreateBuilder(args);
+
+// HTTP model: ASP.NET Core integration, so functions take HttpRequest and return IActionResult.
+builder.ConfigureFunctionsWebApplication();
+
+// Cross-cutting, once for every HTTP function: the exception boundary.
+builder.UseWhen<ExceptionBoundaryMiddleware>(context => context.GetHttpContext() is not null);
+
+// Storage, services and settings; a missing or invalid setting stops start-up here, naming the setting.
+builder.Services.AddServerlessApp(builder.Configuration);
+
+builder.Build().Run();
