@@ -252,15 +252,17 @@ onSessionChange((user, reason) => {
   epoch += 1;
   resetItems();
   closeDialogs();
+  announce("");
   if (user) {
     const pageLoad = !views.loading.hidden;
     resetForm(loginForm, "login");
     resetForm(signupForm, "signup");
     showItemsView();
-    // Move focus only when the user acted (logged in, signed up), not on a plain page load.
-    if (!pageLoad) $("items-heading").focus();
-    const name = user.displayName?.trim() || user.email;
-    announce(`Signed in as ${name}.`);
+    // Move focus and announce only when the user acted (logged in, signed up), not on a page load.
+    if (!pageLoad) {
+      $("items-heading").focus();
+      announce(`Signed in as ${user.displayName?.trim() || user.email}.`);
+    }
     loadPage();
     return;
   }
