@@ -1,0 +1,615 @@
+// The page: views, forms, the item list and its dialogs. Every string from the API is
+// rendered with textContent, never as HTML.
+import { ApiError } from "./api.js";
+import { pageSize } from "./config.js";
+import {
+  SessionEndedError,
+  authorizedRequest,
+  currentUser,
+  hasStoredSession,
+  logIn,
+  logOut,
+  onSessionChange,
+  restoreSession,
+  signUp,
+} from "./session.js";
+
+const $ = (id) => document.getElementById(id);
+
+const views = { loading: $("loading-view"), auth: $("auth-view"), items: $("items-view") };
+const loginForm = $("login-form");
+const signupForm = $("signup-form");
+const itemForm = $("item-form");
+const editForm = $("edit-form");
+const editDialog = $("edit-dialog");
+const confirmDialog = $("confirm-dialog");
+const list = $("items");
+const loadMoreButton = $("load-more");
+const itemTemplate = $("item-template");
+
+/** id -> { item, etag }; etag is null until a GET, POST or PUT has told us one. */
+const entries = new Map();
+let nextCursor = null;
+let listLoading = false;
+// Bumped when the signed-in user changes, so late answers for a previous user are dropped.
+let epoch = 0;
+let editing = null;
+let deleting = null;
+let statusTimer = 0;
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+// ---- views -----------------------------------------------------------------------------
+
+function showView(name) {
+  for (const [key, element] of Object.entries(views)) element.hidden = key !== name;
+}
+
+function showAuth(which, { focus = true } = {}) {
+  showView("auth");
+  loginForm.hidden = which !== "login";
+  signupForm.hidden = which !== "signup";
+  document.title = which === "login" ? "Log in · My Items" : "Create an account · My Items";
+  if (focus) $(which === "login" ? "login-heading" : "signup-heading").focus();
+}
+
+function showItemsView() {
+  showView("items");
+  document.title = "My Items";
+}
+
+function renderAccount(user) {
+  $("account").hidden = !user;
+  if (!user) return;
+  const name = user.displayName?.trim();
+  $("signed-in-user").querySelector(".user-name").textContent = name || user.email;
+  $("signed-in-user").querySelector(".user-email").textContent = name ? user.email : "";
+}
+
+function announce(message) {
+  const status = $("status");
+  clearTimeout(statusTimer);
+  status.textContent = message;
+  statusTimer = setTimeout(() => {
+    status.textContent = "";
+  }, 8000);
+}
+
+// ---- forms and errors ------------------------------------------------------------------
+
+const kebab = (name) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function fieldInputs(form, prefix) {
+  return [...form.querySelectorAll("input[name], textarea[name]")].filter((input) =>
+    document.getElementById(`${prefix}-${kebab(input.name)}-error`),
+  );
+}
+
+function clearErrors(form, prefix) {
+  $(`${prefix}-error`).textContent = "";
+  for (const input of fieldInputs(form, prefix)) {
+    input.removeAttribute("aria-invalid");
+    $(`${prefix}-${kebab(input.name)}-error`).textContent = "";
+  }
+}
+
+/**
+ * Puts each message next to its field (errors keyed by camelCase field name) and
+ * anything else in the form-level alert. Focuses the first field in error.
+ */
+function showErrors(form, prefix, fieldErrors, formMessage = "") {
+  let firstInvalid = null;
+  const unmatched = [];
+  const inputs = fieldInputs(form, prefix);
+  for (const input of inputs) {
+    const messages = fieldErrors[input.name];
+    if (!messages?.length) continue;
+    input.setAttribute("aria-invalid", "true");
+    $(`${prefix}-${kebab(input.name)}-error`).textContent = messages.join(" ");
+    firstInvalid ??= input;
+  }
+  const known = new Set(inputs.map((input) => input.name));
+  for (const [field, messages] of Object.entries(fieldErrors)) {
+    if (!known.has(field)) unmatched.push(...messages);
+  }
+  const alertText = [formMessage, ...unmatched].filter(Boolean).join(" ");
+  $(`${prefix}-error`).textContent =
+    alertText || (firstInvalid ? "Please correct the highlighted field." : "");
+  firstInvalid?.focus();
+}
+
+function showApiError(form, prefix, error, fieldForStatus = {}) {
+  if (error instanceof SessionEndedError) return;
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
+  const field = error instanceof ApiError ? fieldForStatus[error.status] : undefined;
+  if (field && Object.keys(fieldErrors).length === 0) {
+    showErrors(form, prefix, { [field]: [messageFor(error)] });
+  } else if (Object.keys(fieldErrors).length > 0) {
+    showErrors(form, prefix, fieldErrors);
+  } else {
+    showErrors(form, prefix, {}, messageFor(error));
+  }
+}
+
+function messageFor(error) {
+  if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
+  const { status, problem, retryAfterSeconds } = error;
+  const wait = retryAfterSeconds === null ? "" : ` Try again ${inTime(retryAfterSeconds)}.`;
+  switch (status) {
+    case 0:
+      return error.message;
+    case 413:
+      return "That is too large to save.";
+    case 429:
+      return `${problem.detail || "Too many attempts."}${wait || " Try again later."}`;
+    case 503:
+      return `The service is unavailable right now.${wait || " Try again in a moment."}`;
+    default:
+      return problem.detail || problem.title || `Something went wrong (error ${status}).`;
+  }
+}
+
+function inTime(seconds) {
+  if (seconds < 90) return `in ${Math.max(1, seconds)} seconds`;
+  return `in about ${Math.round(seconds / 60)} minutes`;
+}
+
+/** Runs one submission at a time per form, with the submit button showing progress. */
+async function whileBusy(form, busyLabel, action) {
+  if (form.dataset.busy) return;
+  const button = form.querySelector('[type="submit"]');
+  const label = button.textContent;
+  form.dataset.busy = "true";
+  form.setAttribute("aria-busy", "true");
+  button.setAttribute("aria-disabled", "true");
+  button.textContent = busyLabel;
+  try {
+    await action();
+  } finally {
+    delete form.dataset.busy;
+    form.removeAttribute("aria-busy");
+    button.removeAttribute("aria-disabled");
+    button.textContent = label;
+  }
+}
+
+function requireValue(errors, field, value, message) {
+  if (!value) errors[field] = [message];
+}
+
+function itemFields(form) {
+  const title = form.elements.title.value.trim();
+  const description = form.elements.description.value.trim();
+  const errors = {};
+  requireValue(errors, "title", title, "Enter a title.");
+  if (title.length > 200) errors.title = ["Use at most 200 characters."];
+  if (description.length > 2000) errors.description = ["Use at most 2,000 characters."];
+  return { errors, body: { title, description: description || null } };
+}
+
+// ---- auth ------------------------------------------------------------------------------
+
+loginForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  whileBusy(loginForm, "Logging in…", async () => {
+    clearErrors(loginForm, "login");
+    const email = loginForm.elements.email.value.trim();
+    const password = loginForm.elements.password.value;
+    const errors = {};
+    requireValue(errors, "email", email, "Enter your email address.");
+    requireValue(errors, "password", password, "Enter your password.");
+    if (Object.keys(errors).length) return showErrors(loginForm, "login", errors);
+    try {
+      await logIn({ email, password });
+    } catch (error) {
+      showApiError(loginForm, "login", error);
+    }
+  });
+});
+
+signupForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  whileBusy(signupForm, "Creating account…", async () => {
+    clearErrors(signupForm, "signup");
+    const email = signupForm.elements.email.value.trim();
+    const password = signupForm.elements.password.value;
+    const displayName = signupForm.elements.displayName.value.trim();
+    const errors = {};
+    requireValue(errors, "email", email, "Enter your email address.");
+    if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) errors.email = ["Enter a valid email address."];
+    requireValue(errors, "password", password, "Choose a password.");
+    if (displayName.length > 64) errors.displayName = ["Use at most 64 characters."];
+    if (Object.keys(errors).length) return showErrors(signupForm, "signup", errors);
+    try {
+      await signUp({ email, password, displayName: displayName || undefined });
+    } catch (error) {
+      showApiError(signupForm, "signup", error, { 409: "email" });
+    }
+  });
+});
+
+$("show-signup").addEventListener("click", () => showAuth("signup"));
+$("show-login").addEventListener("click", () => showAuth("login"));
+
+for (const toggle of document.querySelectorAll(".toggle-password")) {
+  toggle.addEventListener("click", () => {
+    const input = $(toggle.getAttribute("aria-controls"));
+    const show = input.type === "password";
+    input.type = show ? "text" : "password";
+    toggle.setAttribute("aria-pressed", String(show));
+    toggle.firstChild.textContent = show ? "Hide" : "Show";
+  });
+}
+
+$("logout-button").addEventListener("click", async () => {
+  const told = await logOut();
+  if (!told) announce("Logged out on this device. The server could not be reached to end the session there.");
+});
+
+onSessionChange((user, reason) => {
+  renderAccount(user);
+  if (reason === "refreshed") return;
+  epoch += 1;
+  resetItems();
+  closeDialogs();
+  announce("");
+  if (user) {
+    const pageLoad = !views.loading.hidden;
+    resetForm(loginForm, "login");
+    resetForm(signupForm, "signup");
+    showItemsView();
+    // Move focus and announce only when the user acted (logged in, signed up), not on a page load.
+    if (!pageLoad) {
+      $("items-heading").focus();
+      announce(`Signed in as ${user.displayName?.trim() || user.email}.`);
+    }
+    loadPage();
+    return;
+  }
+  resetForm(itemForm, "item");
+  showAuth("login", { focus: views.loading.hidden });
+  if (reason === "expired") $("login-error").textContent = "Your session has ended. Please log in again.";
+  if (reason === "logged-out") announce("You have logged out.");
+});
+
+function resetForm(form, prefix) {
+  form.reset();
+  clearErrors(form, prefix);
+  for (const input of form.querySelectorAll('input[type="text"][autocomplete$="password"]')) {
+    input.type = "password";
+  }
+  for (const toggle of form.querySelectorAll(".toggle-password")) {
+    toggle.setAttribute("aria-pressed", "false");
+    toggle.firstChild.textContent = "Show";
+  }
+}
+
+// ---- the list --------------------------------------------------------------------------
+
+function resetItems() {
+  entries.clear();
+  list.replaceChildren();
+  nextCursor = null;
+  listLoading = false;
+  loadMoreButton.hidden = true;
+  $("items-error").textContent = "";
+  $("items-retry").hidden = true;
+  $("items-empty").hidden = true;
+}
+
+function updateListChrome() {
+  loadMoreButton.hidden = !nextCursor;
+  $("items-empty").hidden = listLoading || entries.size > 0 || !$("items-retry").hidden;
+}
+
+async function loadPage() {
+  if (listLoading) return;
+  const startedIn = epoch;
+  const first = entries.size === 0 && !nextCursor;
+  listLoading = true;
+  list.setAttribute("aria-busy", "true");
+  loadMoreButton.setAttribute("aria-disabled", "true");
+  loadMoreButton.textContent = "Loading…";
+  $("items-error").textContent = "";
+  $("items-retry").hidden = true;
+  const query = new URLSearchParams({ limit: String(pageSize) });
+  if (nextCursor) query.set("cursor", nextCursor);
+  try {
+    const { data } = await authorizedRequest("GET", `/items?${query}`);
+    if (startedIn !== epoch) return;
+    const added = [];
+    for (const item of data?.items ?? []) {
+      if (entries.has(item.id)) continue;
+      entries.set(item.id, { item, etag: null });
+      const element = renderItem(item);
+      list.append(element);
+      added.push(element);
+    }
+    nextCursor = data?.nextCursor ?? null;
+    if (!first) {
+      announce(added.length === 1 ? "Loaded 1 more item." : `Loaded ${added.length} more items.`);
+      // The button the user pressed disappears on the last page: keep focus nearby.
+      if (!nextCursor && document.activeElement === loadMoreButton) (added[0] ?? $("items-heading")).focus();
+    }
+  } catch (error) {
+    if (startedIn !== epoch || error instanceof SessionEndedError) return;
+    $("items-error").textContent = `Couldn't load your items. ${messageFor(error)}`;
+    if (first) $("items-retry").hidden = false;
+  } finally {
+    if (startedIn === epoch) {
+      listLoading = false;
+      list.setAttribute("aria-busy", "false");
+      loadMoreButton.removeAttribute("aria-disabled");
+      loadMoreButton.textContent = "Load more";
+      updateListChrome();
+    }
+  }
+}
+
+loadMoreButton.addEventListener("click", () => loadPage());
+$("items-retry").addEventListener("click", () => loadPage());
+
+function renderItem(item, element = itemTemplate.content.firstElementChild.cloneNode(true)) {
+  element.dataset.itemId = item.id;
+  element.querySelector(".item-title").textContent = item.title;
+  const description = element.querySelector(".item-description");
+  description.textContent = item.description ?? "";
+  description.hidden = !item.description;
+  const meta = element.querySelector(".item-meta");
+  meta.replaceChildren(timeElement("Added", item.createdAt));
+  if (item.updatedAt && item.updatedAt !== item.createdAt) {
+    meta.append(" · ", timeElement("Edited", item.updatedAt));
+  }
+  for (const label of element.querySelectorAll(".item-label")) label.textContent = ` “${item.title}”`;
+  return element;
+}
+
+function timeElement(prefix, iso) {
+  const span = document.createElement("span");
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return span;
+  const time = document.createElement("time");
+  time.dateTime = iso;
+  time.textContent = dateFormat.format(date);
+  span.append(`${prefix} `, time);
+  return span;
+}
+
+function elementFor(id) {
+  return [...list.children].find((li) => li.dataset.itemId === id) ?? null;
+}
+
+function storeItem(item, etag) {
+  entries.set(item.id, { item, etag });
+  const element = elementFor(item.id);
+  if (element) renderItem(item, element);
+}
+
+function removeItem(id) {
+  entries.delete(id);
+  const element = elementFor(id);
+  const neighbour = element?.nextElementSibling ?? element?.previousElementSibling ?? null;
+  element?.remove();
+  updateListChrome();
+  return neighbour;
+}
+
+itemForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  whileBusy(itemForm, "Adding…", async () => {
+    clearErrors(itemForm, "item");
+    const { errors, body } = itemFields(itemForm);
+    if (Object.keys(errors).length) return showErrors(itemForm, "item", errors);
+    const startedIn = epoch;
+    try {
+      const { data, etag } = await authorizedRequest("POST", "/items", { body });
+      if (startedIn !== epoch) return;
+      if (!entries.has(data.id)) {
+        entries.set(data.id, { item: data, etag });
+        list.prepend(renderItem(data));
+      }
+      updateListChrome();
+      itemForm.reset();
+      itemForm.elements.title.focus();
+      announce(`Added “${data.title}”.`);
+    } catch (error) {
+      if (startedIn === epoch) showApiError(itemForm, "item", error);
+    }
+  });
+});
+
+list.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action]");
+  const id = button?.closest("li[data-item-id]")?.dataset.itemId;
+  if (!id || !entries.has(id)) return;
+  if (button.dataset.action === "edit") openEdit(id, button);
+  if (button.dataset.action === "delete") openDelete(id, button);
+});
+
+// ---- edit ------------------------------------------------------------------------------
+
+function fillEditForm(item) {
+  editForm.elements.title.value = item.title;
+  editForm.elements.description.value = item.description ?? "";
+}
+
+function setEditLoading(loading) {
+  editForm.elements.title.readOnly = loading;
+  editForm.elements.description.readOnly = loading;
+  editForm.setAttribute("aria-busy", String(loading));
+  $("edit-save").setAttribute("aria-disabled", String(loading));
+}
+
+/** Reads the item again. Resolves to false when it no longer exists. */
+async function reloadItem(id) {
+  try {
+    const { data, etag } = await authorizedRequest("GET", `/items/${encodeURIComponent(id)}`);
+    storeItem(data, etag);
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return false;
+    throw error;
+  }
+}
+
+function itemGone(id) {
+  const neighbour = removeItem(id);
+  closeDialogs();
+  (neighbour ?? $("items-heading")).focus();
+  announce("That item no longer exists; it was deleted elsewhere.");
+}
+
+async function openEdit(id, trigger) {
+  const startedIn = epoch;
+  editing = { id, trigger };
+  clearErrors(editForm, "edit");
+  fillEditForm(entries.get(id).item);
+  editDialog.showModal();
+  editForm.elements.title.focus();
+  if (entries.get(id).etag) return;
+  // Items from the list carry no ETag: fetch the current version so the save can be conditional.
+  setEditLoading(true);
+  try {
+    if (!(await reloadItem(id))) return itemGone(id);
+    if (startedIn === epoch && editing?.id === id) fillEditForm(entries.get(id).item);
+  } catch (error) {
+    if (startedIn === epoch && editing?.id === id) showApiError(editForm, "edit", error);
+  } finally {
+    if (editing?.id === id) setEditLoading(false);
+  }
+}
+
+editForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!editing || editForm.getAttribute("aria-busy") === "true") return;
+  const { id, trigger } = editing;
+  whileBusy(editForm, "Saving…", async () => {
+    clearErrors(editForm, "edit");
+    const { errors, body } = itemFields(editForm);
+    if (Object.keys(errors).length) return showErrors(editForm, "edit", errors);
+    const startedIn = epoch;
+    const etag = entries.get(id)?.etag;
+    try {
+      const { data, etag: newEtag } = await authorizedRequest("PUT", `/items/${encodeURIComponent(id)}`, {
+        body,
+        headers: etag ? { "If-Match": etag } : {},
+      });
+      if (startedIn !== epoch) return;
+      storeItem(data, newEtag);
+      if (editing?.id === id) {
+        closeDialogs();
+        trigger.focus();
+      }
+      announce(`Saved “${data.title}”.`);
+    } catch (error) {
+      if (startedIn !== epoch || editing?.id !== id) return;
+      if (error instanceof ApiError && error.status === 404) return itemGone(id);
+      if (error instanceof ApiError && error.status === 412) return staleEdit(id);
+      showApiError(editForm, "edit", error);
+    }
+  });
+});
+
+async function staleEdit(id) {
+  try {
+    if (!(await reloadItem(id))) return itemGone(id);
+  } catch (error) {
+    return showErrors(editForm, "edit", {}, `This item was changed elsewhere and the latest version could not be loaded. ${messageFor(error)}`);
+  }
+  if (editing?.id !== id) return;
+  fillEditForm(entries.get(id).item);
+  showErrors(
+    editForm,
+    "edit",
+    {},
+    "This item was changed elsewhere, so your edit was not saved. The latest version is shown now: make your change again and save.",
+  );
+  editForm.elements.title.focus();
+}
+
+$("edit-cancel").addEventListener("click", () => {
+  const trigger = editing?.trigger;
+  closeDialogs();
+  trigger?.focus();
+});
+
+editDialog.addEventListener("close", () => {
+  editing = null;
+  setEditLoading(false);
+});
+
+// ---- delete ----------------------------------------------------------------------------
+
+function openDelete(id, trigger) {
+  deleting = { id, trigger };
+  $("confirm-message").textContent = `“${entries.get(id).item.title}” will be deleted. This cannot be undone.`;
+  $("confirm-error").textContent = "";
+  confirmDialog.showModal();
+  $("cancel-delete").focus();
+}
+
+$("cancel-delete").addEventListener("click", () => {
+  const trigger = deleting?.trigger;
+  closeDialogs();
+  trigger?.focus();
+});
+
+confirmDialog.addEventListener("close", () => {
+  deleting = null;
+});
+
+$("confirm-delete").addEventListener("click", async () => {
+  const button = $("confirm-delete");
+  if (!deleting || button.getAttribute("aria-disabled") === "true") return;
+  const { id } = deleting;
+  const title = entries.get(id)?.item.title ?? "";
+  const startedIn = epoch;
+  button.setAttribute("aria-disabled", "true");
+  button.textContent = "Deleting…";
+  $("confirm-error").textContent = "";
+  try {
+    await authorizedRequest("DELETE", `/items/${encodeURIComponent(id)}`);
+  } catch (error) {
+    // 404: already gone, which is what the user asked for.
+    if (!(error instanceof ApiError && error.status === 404)) {
+      if (startedIn === epoch && deleting?.id === id && !(error instanceof SessionEndedError)) {
+        $("confirm-error").textContent = `Couldn't delete the item. ${messageFor(error)}`;
+      }
+      return;
+    }
+  } finally {
+    button.removeAttribute("aria-disabled");
+    button.textContent = "Delete";
+  }
+  if (startedIn !== epoch) return;
+  const neighbour = removeItem(id);
+  closeDialogs();
+  (neighbour ?? itemForm.elements.title).focus();
+  announce(`Deleted “${title}”.`);
+});
+
+function closeDialogs() {
+  if (editDialog.open) editDialog.close();
+  if (confirmDialog.open) confirmDialog.close();
+}
+
+// ---- start -----------------------------------------------------------------------------
+
+async function start() {
+  if (!hasStoredSession()) {
+    showAuth(location.hash === "#signup" ? "signup" : "login", { focus: false });
+    return;
+  }
+  try {
+    await restoreSession();
+  } catch (error) {
+    if (currentUser()) return;
+    if (!views.auth.hidden) return; // the session listener already showed the login form
+    showAuth("login", { focus: false });
+    if (!(error instanceof SessionEndedError)) {
+      $("login-error").textContent = `Couldn't restore your session. ${messageFor(error)} Reload to try again, or log in.`;
+    }
+  }
+}
+
+start();

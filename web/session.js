@@ -1,0 +1,201 @@
+// The signed-in session: who is signed in, the access token, and keeping it fresh.
+//
+// The access token lives only in this module's memory: gone on reload, never in storage.
+// The refresh token lives in sessionStorage. Trade-off: it survives a reload in the same
+// tab (so a reload does not log you out) and disappears when the tab closes (unlike
+// localStorage, it is not shared with other tabs or kept on disk for later). But any script
+// running on the page can read it, so an XSS bug would leak a 14-day credential; that is
+// why the page ships a strict Content-Security-Policy (scripts from 'self' only, no inline
+// script) and renders every API string with textContent, never as HTML. An HttpOnly cookie
+// would hide it from script, but the API is cookie-free by design (API.md, "Cross-origin").
+import { ApiError, request } from "./api.js";
+
+const refreshTokenKey = "items.refreshToken";
+
+let user = null;
+let accessToken = null;
+let refreshDueAt = 0;
+let refreshTimer = 0;
+let inFlightRefresh = null;
+// Bumped whenever a session starts or ends, so an answer that arrives afterwards
+// cannot bring an ended session back.
+let generation = 0;
+const listeners = new Set();
+
+/** Thrown by authorizedRequest when the session ended (refresh refused) during the call. */
+export class SessionEndedError extends Error {
+  constructor() {
+    super("Your session has ended. Please log in again.");
+    this.name = "SessionEndedError";
+  }
+}
+
+/** listener(user | null, reason): reason is "signed-in", "refreshed", "expired" or "logged-out". */
+export function onSessionChange(listener) {
+  listeners.add(listener);
+}
+
+export function currentUser() {
+  return user;
+}
+
+export function hasStoredSession() {
+  return readRefreshToken() !== null;
+}
+
+export async function signUp({ email, password, displayName }) {
+  const { data } = await request("POST", "/auth/signup", { body: { email, password, displayName } });
+  startSession(data, "signed-in");
+}
+
+export async function logIn({ email, password }) {
+  const { data } = await request("POST", "/auth/login", { body: { email, password } });
+  startSession(data, "signed-in");
+}
+
+/** On page load: trade a stored refresh token for a session. Rejects when that fails. */
+export async function restoreSession() {
+  await refreshSession();
+}
+
+/**
+ * Ends the session here at once, then asks the API to revoke the refresh token family.
+ * Resolves to false when the API could not be told (the local session is gone anyway).
+ */
+export async function logOut() {
+  // A refresh in flight would rotate the token we are about to revoke: let it land first.
+  if (inFlightRefresh) await inFlightRefresh.catch(() => {});
+  const refreshToken = readRefreshToken();
+  endSession("logged-out");
+  if (!refreshToken) return true;
+  try {
+    await request("POST", "/auth/logout", { body: { refreshToken } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Calls a protected route with the bearer token: refreshes first when the token is
+ * (nearly) expired, and on a 401 refreshes once and retries once.
+ */
+export async function authorizedRequest(method, path, options = {}) {
+  if (!accessToken || Date.now() >= refreshDueAt) await refreshOrEnd();
+  const token = accessToken;
+  try {
+    return await request(method, path, { ...options, token });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+  }
+  // Only refresh if no other call has done so while ours was in flight.
+  if (accessToken === token) await refreshOrEnd();
+  if (!accessToken) throw new SessionEndedError();
+  try {
+    return await request(method, path, { ...options, token: accessToken });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      endSession("expired");
+      throw new SessionEndedError();
+    }
+    throw error;
+  }
+}
+
+async function refreshOrEnd() {
+  try {
+    await refreshSession();
+  } catch (error) {
+    if (!user) throw new SessionEndedError();
+    throw error;
+  }
+}
+
+// One refresh at a time: presenting the same refresh token twice would look like token
+// theft to the API, which then revokes the whole family and logs the user out.
+function refreshSession() {
+  if (!inFlightRefresh) {
+    inFlightRefresh = runRefresh().finally(() => {
+      inFlightRefresh = null;
+    });
+  }
+  return inFlightRefresh;
+}
+
+async function runRefresh() {
+  const startedIn = generation;
+  const refreshToken = readRefreshToken();
+  if (!refreshToken) {
+    if (user) endSession("expired");
+    throw new SessionEndedError();
+  }
+  let data;
+  try {
+    ({ data } = await request("POST", "/auth/refresh", { body: { refreshToken } }));
+  } catch (error) {
+    // 400/401: the token is unknown, expired, rotated or revoked. Anything else
+    // (offline, 503) is worth retrying later, so the token is kept.
+    if (error instanceof ApiError && (error.status === 400 || error.status === 401)) {
+      if (startedIn === generation) endSession("expired");
+      throw new SessionEndedError();
+    }
+    throw error;
+  }
+  if (startedIn !== generation) throw new SessionEndedError();
+  startSession(data, user ? "refreshed" : "signed-in");
+}
+
+function startSession(session, reason) {
+  if (reason === "signed-in") generation += 1;
+  user = session.user;
+  accessToken = session.accessToken;
+  // Rotation: every session answer carries a new refresh token; the old one is now dead.
+  writeRefreshToken(session.refreshToken);
+  scheduleRefresh(Number(session.expiresIn) || 60);
+  notify(reason);
+}
+
+function endSession(reason) {
+  generation += 1;
+  clearTimeout(refreshTimer);
+  user = null;
+  accessToken = null;
+  refreshDueAt = 0;
+  writeRefreshToken(null);
+  notify(reason);
+}
+
+// Refresh a minute before expiry (or half-way through very short lifetimes). The check in
+// authorizedRequest covers timers that a sleeping laptop or a background tab delayed.
+function scheduleRefresh(expiresInSeconds) {
+  const seconds = Math.max(expiresInSeconds / 2, expiresInSeconds - 60);
+  refreshDueAt = Date.now() + seconds * 1000;
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    refreshSession().catch(() => {
+      // Offline or API busy: the next protected call tries again; a refused token
+      // has already ended the session and told the listeners.
+    });
+  }, seconds * 1000);
+}
+
+function notify(reason) {
+  for (const listener of listeners) listener(user, reason);
+}
+
+function readRefreshToken() {
+  try {
+    return sessionStorage.getItem(refreshTokenKey);
+  } catch {
+    return null;
+  }
+}
+
+function writeRefreshToken(value) {
+  try {
+    if (value) sessionStorage.setItem(refreshTokenKey, value);
+    else sessionStorage.removeItem(refreshTokenKey);
+  } catch {
+    // Storage disabled: the session still works until the tab reloads.
+  }
+}
