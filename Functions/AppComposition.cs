@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
 using Serverless.Functions.Storage;
@@ -12,7 +15,26 @@ public static class AppComposition
     public static IServiceCollection AddServerlessApp(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddTableStorage(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+
+        // The Azure SDK logs every request URI at Information, and our keys are in those URIs.
+        services.AddLogging(logging => logging.AddFilter("Azure", LogLevel.Warning));
+
+        // HTTP: the exception boundary and bearer authentication that every function runs behind.
         services.AddSingleton<ExceptionBoundary>();
+        services.AddSingleton<BearerAuthenticator>();
+
+        // Accounts: settings checked now, so a missing signing key stops start-up.
+        services.AddSingleton(AuthOptions.FromConfiguration(configuration));
+        services.AddSingleton<PasswordPolicy>();
+        services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<AccessTokens>();
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<RefreshTokenStore>();
+        services.AddSingleton<LoginThrottleStore>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<AccountService>();
+
         services.AddSingleton<HealthCheck>();
         return services;
     }

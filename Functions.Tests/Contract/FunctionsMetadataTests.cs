@@ -14,6 +14,11 @@ public sealed class FunctionsMetadataTests
     // protected routes are protected by the bearer token, never by function keys.
     private static readonly (string Method, string Route)[] Documented =
     [
+        ("POST", "auth/signup"),
+        ("POST", "auth/login"),
+        ("POST", "auth/refresh"),
+        ("POST", "auth/logout"),
+        ("GET", "me"),
         ("GET", "health"),
     ];
 

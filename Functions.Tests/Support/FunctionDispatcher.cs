@@ -8,8 +8,9 @@ namespace Serverless.Functions.Tests.Support;
 
 /// <summary>
 /// Does for a test what the Functions host and worker do for a real request: finds the function by route and method,
-/// creates the class from the app's services, binds HttpRequest, route values and the CancellationToken, runs the
-/// app's exception boundary around it, and writes the result into the HttpContext.
+/// runs the app's exception boundary and bearer authentication (the same classes the worker middleware uses) around it,
+/// creates the class from the app's services, binds HttpRequest, route values and the CancellationToken,
+/// and writes the result into the HttpContext.
 /// </summary>
 public sealed class FunctionDispatcher(IServiceProvider services)
 {
@@ -37,6 +38,12 @@ public sealed class FunctionDispatcher(IServiceProvider services)
     {
         try
         {
+            if (!FunctionAccess.AllowsAnonymous(function.Method)
+                && await scoped.GetRequiredService<BearerAuthenticator>().AuthenticateAsync(httpContext) is { } refusal)
+            {
+                return refusal;
+            }
+
             var instance = function.Method.IsStatic ? null : ActivatorUtilities.CreateInstance(scoped, function.Method.DeclaringType!);
             var arguments = function.Method.GetParameters().Select(parameter => Bind(parameter.ParameterType, parameter.Name!, httpContext, values)).ToArray();
             var returned = function.Method.Invoke(instance, arguments);

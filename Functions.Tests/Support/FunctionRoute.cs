@@ -1,5 +1,4 @@
 using System.Reflection;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Azure.Functions.Worker;
@@ -12,8 +11,6 @@ public sealed record FunctionRoute(string Name, IReadOnlyList<string> Methods, s
     public const string RoutePrefix = "api";
 
     private readonly TemplateMatcher matcher = new(TemplateParser.Parse(RoutePrefix + "/" + Route), new RouteValueDictionary());
-
-    public bool AllowsAnonymous => Method.GetCustomAttribute<AllowAnonymousAttribute>() is not null;
 
     public bool TryMatch(string path, RouteValueDictionary values) => matcher.TryMatch(path, values);
 

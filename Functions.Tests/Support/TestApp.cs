@@ -54,7 +54,12 @@ public sealed class TestApp : IAsyncDisposable
     public static Dictionary<string, string?> DefaultSettings(string connectionString) => new()
     {
         ["Tables"] = connectionString,
+        ["Auth:SigningKey"] = TestSigningKey,
+        ["Auth:Issuer"] = "serverless-tests",
+        ["Auth:Audience"] = "serverless-tests",
     };
+
+    public const string TestSigningKey = "tests-only-signing-key-long-enough-for-hs512-too-0123456789-abcdefghijklmnop";
 
     public TableClient Table(string name) => provider.GetRequiredService<TableServiceClient>().GetTableClient(TablePrefix + name);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 
 namespace Serverless.Functions.Http;
@@ -15,4 +16,9 @@ namespace Serverless.Functions.Http;
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(ProblemBody))]
 [JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(SignupRequest))]
+[JsonSerializable(typeof(LoginRequest))]
+[JsonSerializable(typeof(RefreshRequest))]
+[JsonSerializable(typeof(Session))]
+[JsonSerializable(typeof(UserView))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -43,6 +43,9 @@ public sealed class ApiResult : IActionResult
     {
         var response = httpContext.Response;
         response.StatusCode = StatusCode;
+
+        // Browsers hide these from a page on another origin unless told, and the frontend needs them (If-Match, waits).
+        response.Headers.AccessControlExposeHeaders = "ETag, Location, Retry-After, WWW-Authenticate";
         foreach (var (name, value) in Headers)
         {
             response.Headers[name] = value;

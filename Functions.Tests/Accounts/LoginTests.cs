@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Serverless.Functions.Accounts;
+using Serverless.Functions.Storage;
+using Serverless.Functions.Tests.Support;
+
+namespace Serverless.Functions.Tests.Accounts;
+
+public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
+    private TestApp app = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        app = TestApp.Create(azurite.ConnectionString, configureServices: services => services.AddSingleton<TimeProvider>(clock));
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => app.DisposeAsync();
+
+    [Fact]
+    public async Task Login_with_the_right_password_returns_a_session()
+    {
+        var user = await app.NewUserAsync();
+
+        var response = await app.LoginAsync(user.Email);
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(user.Id, response.Json.GetProperty("user").GetProperty("id").GetString());
+        Assert.NotEqual(user.RefreshToken, response.Json.GetProperty("refreshToken").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_email_and_wrong_password_get_the_same_401()
+    {
+        var user = await app.NewUserAsync();
+
+        var wrongPassword = await app.LoginAsync(user.Email, "not the password at all");
+        var unknownEmail = await app.LoginAsync(AccountsTestExtensions.UniqueEmail("nobody"));
+
+        Assert.Equal(401, wrongPassword.Status);
+        Assert.Equal(401, unknownEmail.Status);
+        Assert.Equal("Bearer", wrongPassword.Header("WWW-Authenticate"));
+        Assert.Equal(wrongPassword.Json.GetProperty("detail").GetString(), unknownEmail.Json.GetProperty("detail").GetString());
+        Assert.Equal(wrongPassword.Json.GetProperty("type").GetString(), unknownEmail.Json.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_email_costs_a_password_verification_too()
+    {
+        var user = await app.NewUserAsync();
+        var unknown = AccountsTestExtensions.UniqueEmail("nobody");
+        await app.LoginAsync(unknown); // warm up
+
+        var wrongPassword = await MedianAsync(() => app.LoginAsync(user.Email, "not the password at all"));
+        var unknownEmail = await MedianAsync(() => app.LoginAsync(unknown));
+
+        // An Argon2id verification costs tens of milliseconds, a missing-row read a few; without the dummy
+        // verification the unknown email would answer several times faster.
+        Assert.True(unknownEmail > wrongPassword * 0.5, $"unknown {unknownEmail.TotalMilliseconds} ms, wrong password {wrongPassword.TotalMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Missing_fields_are_400()
+    {
+        var response = await app.PostJsonAsync("/api/auth/login", new { email = "a@example.com" });
+
+        Assert.Equal(400, response.Status);
+        Assert.True(response.Json.GetProperty("errors").TryGetProperty("password", out _));
+    }
+
+    [Fact]
+    public async Task Five_failures_lock_the_email_for_15_minutes_after_the_last()
+    {
+        var user = await app.NewUserAsync();
+        for (var i = 0; i < LoginThrottle.MaxFailures; i++)
+        {
+            Assert.Equal(401, (await app.LoginAsync(user.Email, "wrong password number " + i)).Status);
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(5));
+        var locked = await app.LoginAsync(user.Email);
+
+        Assert.Equal(429, locked.Status);
+        Assert.Equal("600", locked.Header("Retry-After"));
+        Assert.StartsWith("application/problem+json", locked.ContentType, StringComparison.Ordinal);
+
+        clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        Assert.Equal(200, (await app.LoginAsync(user.Email)).Status);
+    }
+
+    [Fact]
+    public async Task Unknown_emails_are_throttled_too()
+    {
+        var email = AccountsTestExtensions.UniqueEmail("ghost");
+        for (var i = 0; i < LoginThrottle.MaxFailures; i++)
+        {
+            Assert.Equal(401, (await app.LoginAsync(email)).Status);
+        }
+
+        var response = await app.LoginAsync(email.ToUpperInvariant());
+
+        Assert.Equal(429, response.Status);
+        Assert.Equal("900", response.Header("Retry-After"));
+    }
+
+    [Fact]
+    public async Task Failures_older_than_15_minutes_do_not_count()
+    {
+        var user = await app.NewUserAsync();
+        for (var i = 0; i < LoginThrottle.MaxFailures - 1; i++)
+        {
+            await app.LoginAsync(user.Email, "wrong password " + i);
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(16));
+        await app.LoginAsync(user.Email, "wrong again");
+
+        Assert.Equal(401, (await app.LoginAsync(user.Email, "still wrong")).Status);
+    }
+
+    [Fact]
+    public async Task A_success_resets_the_count()
+    {
+        var user = await app.NewUserAsync();
+        for (var i = 0; i < LoginThrottle.MaxFailures - 1; i++)
+        {
+            await app.LoginAsync(user.Email, "wrong password " + i);
+        }
+
+        Assert.Equal(200, (await app.LoginAsync(user.Email)).Status);
+        for (var i = 0; i < LoginThrottle.MaxFailures - 1; i++)
+        {
+            await app.LoginAsync(user.Email, "wrong password " + i);
+        }
+
+        Assert.Equal(200, (await app.LoginAsync(user.Email)).Status);
+    }
+
+    [Fact]
+    public async Task Concurrent_failures_are_all_counted()
+    {
+        var user = await app.NewUserAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => app.LoginAsync(user.Email, "wrong password " + i))));
+
+        Assert.All(responses, response => Assert.True(response.Status is 401 or 429, response.ToString()));
+        var key = EmailAddress.KeyOf(user.Email);
+        var row = (await app.Table(AppTables.LoginThrottle).GetEntityAsync<TableEntity>(key, key, cancellationToken: TestContext.Current.CancellationToken)).Value;
+        Assert.Equal(responses.Count(r => r.Status == 401), row.GetInt32("Failures"));
+        Assert.True(row.GetInt32("Failures") >= LoginThrottle.MaxFailures);
+    }
+
+    [Fact]
+    public async Task A_hash_made_with_a_weaker_cost_is_upgraded_at_the_next_login()
+    {
+        var user = await app.NewUserAsync();
+        var key = EmailAddress.KeyOf(user.Email);
+        var users = app.Table(AppTables.Users);
+        var row = (await users.GetEntityAsync<TableEntity>(key, key, cancellationToken: TestContext.Current.CancellationToken)).Value;
+        row["PasswordHash"] = PasswordHasher.Hash(AccountsTestExtensions.GoodPassword, new Argon2Settings(8 * 1024, 1, 1));
+        await users.UpdateEntityAsync(row, row.ETag, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(200, (await app.LoginAsync(user.Email)).Status);
+
+        var upgraded = (await users.GetEntityAsync<TableEntity>(key, key, cancellationToken: TestContext.Current.CancellationToken)).Value.GetString("PasswordHash");
+        Assert.StartsWith("$argon2id$v=19$m=19456,t=2,p=1$", upgraded, StringComparison.Ordinal);
+        Assert.Equal(200, (await app.LoginAsync(user.Email)).Status);
+    }
+
+    private static async Task<TimeSpan> MedianAsync(Func<Task<TestResponse>> login)
+    {
+        var times = new List<TimeSpan>();
+        for (var i = 0; i < 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await login();
+            times.Add(clock.Elapsed);
+        }
+
+        return times.Order().ElementAt(1);
+    }
+}

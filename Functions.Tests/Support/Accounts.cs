@@ -1,0 +1,38 @@
+using System.Text.Json;
+
+namespace Serverless.Functions.Tests.Support;
+
+/// <summary>Shortcuts for tests that need signed-in users.</summary>
+public static class AccountsTestExtensions
+{
+    public const string GoodPassword = "correct horse battery staple";
+
+    public static string UniqueEmail(string name = "user") => $"{name}.{Guid.NewGuid():N}@example.com";
+
+    public static Task<TestResponse> SignupAsync(this TestApp app, string email, string password = GoodPassword, string? displayName = null) =>
+        app.PostJsonAsync("/api/auth/signup", displayName is null ? new { email, password } : new { email, password, displayName });
+
+    public static Task<TestResponse> LoginAsync(this TestApp app, string email, string password = GoodPassword) =>
+        app.PostJsonAsync("/api/auth/login", new { email, password });
+
+    public static Task<TestResponse> RefreshAsync(this TestApp app, string refreshToken) =>
+        app.PostJsonAsync("/api/auth/refresh", new { refreshToken });
+
+    /// <summary>Signs a new user up and returns their session.</summary>
+    public static async Task<SignedInUser> NewUserAsync(this TestApp app, string name = "user")
+    {
+        var email = UniqueEmail(name);
+        var response = await app.SignupAsync(email);
+        Assert.True(response.Status == 201, response.ToString());
+        return SignedInUser.From(email, response.Json);
+    }
+}
+
+public sealed record SignedInUser(string Email, string Id, string AccessToken, string RefreshToken)
+{
+    public static SignedInUser From(string email, JsonElement session) => new(
+        email,
+        session.GetProperty("user").GetProperty("id").GetString()!,
+        session.GetProperty("accessToken").GetString()!,
+        session.GetProperty("refreshToken").GetString()!);
+}

@@ -1,0 +1,90 @@
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Serverless.Functions.Accounts;
+
+/// <summary>The signed-in caller, as a validated access token names them.</summary>
+public sealed record Caller(string UserId, string AccountKey);
+
+/// <summary>
+/// HS256 JWTs: <c>sub</c> is the user id, <c>acct</c> the Users row key (so /me is one point read), <c>kid</c> names the key.
+/// Validation pins the algorithm, checks issuer, audience and lifetime, and allows 30 seconds of clock skew.
+/// </summary>
+public sealed class AccessTokens
+{
+    public const string AccountKeyClaim = "acct";
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
+    private readonly AuthOptions options;
+    private readonly TimeProvider clock;
+    private readonly JsonWebTokenHandler handler = new() { MapInboundClaims = false, SetDefaultTimesOnTokenCreation = false };
+    private readonly SigningCredentials signing;
+    private readonly TokenValidationParameters validation;
+
+    public AccessTokens(AuthOptions options, TimeProvider clock)
+    {
+        this.options = options;
+        this.clock = clock;
+        var key = new SymmetricSecurityKey(options.SigningKey) { KeyId = options.KeyId };
+        signing = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
+        validation = new TokenValidationParameters
+        {
+            ValidIssuer = options.Issuer,
+            ValidAudience = options.Audience,
+            IssuerSigningKey = key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ClockSkew = ClockSkew,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ValidateIssuer = true,
+            ValidateAudience = true,
+            ValidateLifetime = true,
+            ValidateIssuerSigningKey = true,
+            LifetimeValidator = ValidateLifetime,
+        };
+    }
+
+    public int LifetimeSeconds => (int)options.AccessTokenLifetime.TotalSeconds;
+
+    public string Issue(string userId, string accountKey)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object>
+            {
+                [JwtRegisteredClaimNames.Sub] = userId,
+                [AccountKeyClaim] = accountKey,
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            },
+            Issuer = options.Issuer,
+            Audience = options.Audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + options.AccessTokenLifetime,
+            SigningCredentials = signing,
+        });
+    }
+
+    public async Task<Caller?> ValidateAsync(string token)
+    {
+        var result = await handler.ValidateTokenAsync(token, validation);
+        if (!result.IsValid
+            || result.ClaimsIdentity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value is not { Length: > 0 } userId
+            || result.ClaimsIdentity.FindFirst(AccountKeyClaim)?.Value is not { Length: > 0 } accountKey)
+        {
+            return null;
+        }
+
+        return new Caller(userId, accountKey);
+    }
+
+    // The library's own check reads the system clock; ours reads the injected one, with the same rules.
+    private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return expires is { } expiry && now < expiry.ToUniversalTime() + ClockSkew
+            && (notBefore is not { } start || now + ClockSkew >= start.ToUniversalTime());
+    }
+
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using Microsoft.Extensions.Configuration;
+
+namespace Serverless.Functions.Accounts;
+
+/// <summary>The <c>Auth</c> settings, read and checked once at start-up.</summary>
+public sealed record AuthOptions
+{
+    public const string Section = "Auth";
+    public const int MinSigningKeyBytes = 32;
+    public const int DefaultMinPasswordLength = 15;
+    public const int LowestMinPasswordLength = 8;
+    public const int MaxPasswordLength = 128;
+    private const string DevelopmentKeyMarker = "DEVELOPMENT-ONLY";
+
+    public required byte[] SigningKey { get; init; }
+    public string KeyId { get; init; } = "k1";
+    public string Issuer { get; init; } = "serverless";
+    public string Audience { get; init; } = "serverless";
+    public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
+    public TimeSpan RefreshTokenLifetime { get; init; } = TimeSpan.FromDays(14);
+    public int MinPasswordLength { get; init; } = DefaultMinPasswordLength;
+    public Argon2Settings Argon2 { get; init; } = Argon2Settings.Default;
+
+    public static AuthOptions FromConfiguration(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        var key = section["SigningKey"];
+        if (string.IsNullOrEmpty(key))
+        {
+            throw new InvalidOperationException("Setting 'Auth__SigningKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48).");
+        }
+
+        var keyBytes = Encoding.UTF8.GetBytes(key);
+        if (keyBytes.Length < MinSigningKeyBytes)
+        {
+            throw new InvalidOperationException($"Setting 'Auth__SigningKey' is too short: it must be at least {MinSigningKeyBytes} bytes (256 bits).");
+        }
+
+        if (key.Contains(DevelopmentKeyMarker, StringComparison.Ordinal) && IsRunningInAzure())
+        {
+            throw new InvalidOperationException("Setting 'Auth__SigningKey' holds the development-only key from local.settings.json.example; Azure needs its own secret.");
+        }
+
+        var options = new AuthOptions
+        {
+            SigningKey = keyBytes,
+            KeyId = section["KeyId"] ?? "k1",
+            Issuer = section["Issuer"] ?? "serverless",
+            Audience = section["Audience"] ?? "serverless",
+            AccessTokenLifetime = Seconds(section, "AccessTokenLifetimeSeconds", TimeSpan.FromMinutes(15), min: 60),
+            RefreshTokenLifetime = Seconds(section, "RefreshTokenLifetimeSeconds", TimeSpan.FromDays(14), min: 300),
+            MinPasswordLength = Integer(section, "MinPasswordLength", DefaultMinPasswordLength, LowestMinPasswordLength, MaxPasswordLength),
+            Argon2 = new Argon2Settings(
+                MemoryKiB: Integer(section, "Argon2:MemoryKiB", Argon2Settings.Default.MemoryKiB, Argon2Settings.Default.MemoryKiB, 4 * 1024 * 1024),
+                Iterations: Integer(section, "Argon2:Iterations", Argon2Settings.Default.Iterations, Argon2Settings.Default.Iterations, 100),
+                Parallelism: 1),
+        };
+        return options;
+    }
+
+    private static bool IsRunningInAzure() => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WEBSITE_INSTANCE_ID"));
+
+    private static TimeSpan Seconds(IConfigurationSection section, string name, TimeSpan fallback, int min) =>
+        TimeSpan.FromSeconds(Integer(section, name, (int)fallback.TotalSeconds, min, int.MaxValue));
+
+    private static int Integer(IConfigurationSection section, string name, int fallback, int min, int max)
+    {
+        var text = section[name];
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            || value < min || value > max)
+        {
+            throw new InvalidOperationException($"Setting 'Auth__{name.Replace(":", "__", StringComparison.Ordinal)}' must be a whole number from {min} to {max}.");
+        }
+
+        return value;
+    }
+}
+
+/// <summary>Argon2id cost: OWASP's floor is 19 MiB, 2 iterations, 1 lane; settings may raise it, never lower it.</summary>
+public sealed record Argon2Settings(int MemoryKiB, int Iterations, int Parallelism)
+{
+    public static readonly Argon2Settings Default = new(19 * 1024, 2, 1);
+
+    public bool IsWeakerThan(Argon2Settings other) =>
+        MemoryKiB < other.MemoryKiB || Iterations < other.Iterations || Parallelism != other.Parallelism;
+}

@@ -1,0 +1,76 @@
+using Azure;
+using Azure.Data.Tables;
+using Serverless.Functions.Storage;
+
+namespace Serverless.Functions.Accounts;
+
+public sealed record UserRecord(string Id, string AccountKey, string Email, string? DisplayName, string PasswordHash, DateTime CreatedAt)
+{
+    public ETag ETag { get; init; }
+}
+
+/// <summary>The Users table: one row per account, keyed by the email's key, so a duplicate signup is a 409 from storage.</summary>
+public sealed class UserStore(AppTables tables)
+{
+    public async Task<bool> TryAddAsync(UserRecord user, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            await table.AddEntityAsync(UserEntity.From(user), cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
+        {
+            return false;
+        }
+    }
+
+    public async Task<UserRecord?> FindAsync(string accountKey, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<UserEntity>(accountKey, accountKey, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value!.ToRecord() : null;
+    }
+
+    /// <summary>Stores a stronger hash; a concurrent change wins, and the next login upgrades instead.</summary>
+    public async Task TryReplacePasswordHashAsync(UserRecord user, string passwordHash, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            await table.UpdateEntityAsync(UserEntity.From(user with { PasswordHash = passwordHash }), user.ETag, TableUpdateMode.Replace, cancellationToken);
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
+        {
+            // Someone else changed the row first; nothing is lost.
+        }
+    }
+
+    private sealed class UserEntity : ITableEntity
+    {
+        public string PartitionKey { get; set; } = "";
+        public string RowKey { get; set; } = "";
+        public DateTimeOffset? Timestamp { get; set; }
+        public ETag ETag { get; set; }
+        public string UserId { get; set; } = "";
+        public string Email { get; set; } = "";
+        public string? DisplayName { get; set; }
+        public string PasswordHash { get; set; } = "";
+        public DateTime CreatedAt { get; set; }
+
+        public static UserEntity From(UserRecord user) => new()
+        {
+            PartitionKey = user.AccountKey,
+            RowKey = user.AccountKey,
+            UserId = user.Id,
+            Email = user.Email,
+            DisplayName = user.DisplayName,
+            PasswordHash = user.PasswordHash,
+            CreatedAt = user.CreatedAt,
+        };
+
+        public UserRecord ToRecord() =>
+            new(UserId, PartitionKey, Email, DisplayName, PasswordHash, DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)) { ETag = ETag };
+    }
+}
