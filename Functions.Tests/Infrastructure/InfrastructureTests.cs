@@ -445,14 +445,15 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
         foreach (var raw in File.ReadLines(Path.Combine(bicep.RepositoryRoot, "azure.yaml")))
         {
             var line = raw.Split(" #")[0].TrimEnd();
-            if (line.TrimStart().Length == 0 || line.TrimStart().StartsWith('#'))
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0 || line.TrimStart().StartsWith('#'))
             {
                 continue;
             }
 
             var indent = line.Length - line.TrimStart().Length;
-            var key = line[..line.IndexOf(':', StringComparison.Ordinal)].Trim();
-            var value = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim().Trim('"', '\'');
+            var key = line[..colon].Trim();
+            var value = line[(colon + 1)..].Trim().Trim('"', '\'');
             if (indent == 0)
             {
                 inServices = key == "services";
