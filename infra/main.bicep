@@ -1,0 +1,168 @@
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; it seeds every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region for all resources. It must offer Flex Consumption: az functionapp list-flexconsumption-locations.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object id of the person or pipeline running azd (AZURE_PRINCIPAL_ID); empty grants nothing.')
+param principalId string = ''
+
+@description('Kind of principalId: set AZURE_PRINCIPAL_TYPE=ServicePrincipal when a pipeline runs azd.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('Extra browser origins allowed to call the API, e.g. a custom domain. Never \'*\'.')
+param corsAllowedOrigins array = []
+
+@secure()
+@description('The signing key already in the vault, read back by azd (secretOrRandomPassword in main.parameters.json); shorter than 32 characters means there is none yet.')
+param existingSigningKey string = ''
+
+// Used only when the vault holds no key yet. newGuid() is the only randomness Bicep offers and is
+// allowed only here. Three version-4 GUIDs carry 3 x 122 = 366 random bits in 108 characters,
+// more than HS256's 256; two would give only 244. Rotating to `openssl rand -base64 48` output
+// is still recommended (infra/README.md).
+@secure()
+@description('Fresh JWT signing key for the first deployment. Leave the default.')
+param generatedSigningKey string = '${newGuid()}${newGuid()}${newGuid()}'
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var deploymentContainerName = 'app-package'
+var signingKeySecretName = 'auth-signing-key'
+
+// Re-provisioning keeps the key in the vault instead of rotating it (and logging everyone out).
+var signingKey = length(existingSigningKey) >= 32 ? existingSigningKey : generatedSigningKey
+
+// Static Web Apps exist in a few regions only; the content is served globally either way.
+var staticWebAppRegions = ['centralus', 'eastasia', 'eastus2', 'westeurope', 'westus2']
+var staticWebAppLocation = contains(staticWebAppRegions, location) ? location : 'eastus2'
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    signingKeySecretName: signingKeySecretName
+    signingKey: signingKey
+  }
+}
+
+module web 'modules/staticwebapp.bicep' = {
+  name: 'web'
+  scope: rg
+  params: {
+    name: '${abbrs.webStaticSites}${resourceToken}'
+    location: staticWebAppLocation
+    tags: tags
+  }
+}
+
+module appAccess 'modules/app-access.bicep' = {
+  name: 'app-access'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
+module userAccess 'modules/user-access.bicep' = if (!empty(principalId)) {
+  name: 'user-access'
+  scope: rg
+  params: {
+    principalId: principalId
+    principalType: principalType
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module api 'modules/functionapp.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: '${abbrs.webSitesFunctions}api-${resourceToken}'
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    signingKeyUri: keyVault.outputs.signingKeyUri
+    allowedOrigins: union(['https://${web.outputs.defaultHostname}'], corsAllowedOrigins)
+  }
+  // The app starts as soon as it exists: grant its identity storage and Key Vault access first,
+  // so the host and the Key Vault reference do not begin by failing.
+  dependsOn: [
+    appAccess
+  ]
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output API_BASE_URL string = 'https://${api.outputs.defaultHostName}/api'
+output WEB_URL string = 'https://${web.outputs.defaultHostname}'
+output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name

@@ -1,0 +1,44 @@
+// RBAC-mode vault holding the JWT signing key; nothing here ever leaves as an output but its URI.
+param name string
+param location string
+param tags object
+param signingKeySecretName string
+
+@secure()
+@description('UTF-8 text of at least 32 bytes; the app reads it as Auth:SigningKey.')
+param signingKey string
+
+resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    // The shortest retention: after `azd down` the name stays reserved this long (see infra/README.md).
+    softDeleteRetentionInDays: 7
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+
+  resource signingKeySecret 'secrets' = {
+    name: signingKeySecretName
+    properties: {
+      value: signingKey
+      contentType: 'text/plain'
+    }
+  }
+}
+
+output name string = vault.name
+// Versionless, so the app picks up a rotated key when it restarts.
+output signingKeyUri string = vault::signingKeySecret.properties.secretUri

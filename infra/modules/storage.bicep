@@ -1,0 +1,60 @@
+// Host storage, deployment packages and the app's tables, reachable only with Entra ID.
+param name string
+param location string
+param tags object
+param deploymentContainerName string
+
+// One table per store (DESIGN.md "Data model"); the app also ensures them at start-up.
+var tableNames = [
+  'Users'
+  'Items'
+  'RefreshTokens'
+  'LoginThrottle'
+]
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+
+  resource blobService 'blobServices' = {
+    name: 'default'
+
+    resource deploymentContainer 'containers' = {
+      name: deploymentContainerName
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+  }
+
+  resource tableService 'tableServices' = {
+    name: 'default'
+
+    resource tables 'tables' = [
+      for tableName in tableNames: {
+        name: tableName
+      }
+    ]
+  }
+}
+
+output name string = storage.name
