@@ -156,6 +156,17 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Contains("256", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Start_up_fails_with_an_unresolved_key_vault_reference()
+    {
+        var reference = "@Microsoft.KeyVault(SecretUri=https://kv-example.vault.azure.net/secrets/auth-signing-key/)";
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            TestApp.Create(azurite.ConnectionString, new Dictionary<string, string?> { ["Auth:SigningKey"] = reference }));
+
+        Assert.Contains("Key Vault", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("7")]
     [InlineData("129")]

@@ -31,6 +31,12 @@ public sealed record AuthOptions
             throw new InvalidOperationException("Setting 'Auth__SigningKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48).");
         }
 
+        if (key.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
+        {
+            // App Service passes the reference text through when it cannot resolve it; that text is no secret.
+            throw new InvalidOperationException("Setting 'Auth__SigningKey' is an unresolved Key Vault reference: check the app identity's access to the vault.");
+        }
+
         var keyBytes = Encoding.UTF8.GetBytes(key);
         if (keyBytes.Length < MinSigningKeyBytes)
         {
