@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
+using Serverless.Functions.OpenApi;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions;
@@ -36,6 +37,7 @@ public static class AppComposition
         services.AddSingleton<AccountService>();
 
         services.AddSingleton<HealthCheck>();
+        services.AddSingleton<OpenApiDocument>();
         return services;
     }
 }

@@ -29,6 +29,10 @@ public sealed class ApiResult : IActionResult
     public static ApiResult Json<T>(int statusCode, T body, JsonTypeInfo<T> typeInfo, string contentType = "application/json; charset=utf-8") =>
         new(statusCode, contentType, (stream, ct) => JsonSerializer.SerializeAsync(stream, body, typeInfo, ct));
 
+    /// <summary>Bytes written as they are, for a body that is already serialized (a document embedded in the assembly).</summary>
+    public static ApiResult Bytes(int statusCode, ReadOnlyMemory<byte> body, string contentType) =>
+        new(statusCode, contentType, (stream, ct) => stream.WriteAsync(body, ct).AsTask());
+
     public static ApiResult Empty(int statusCode) => new(statusCode, null, null);
 
     public ApiResult WithHeader(string name, string value)
