@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
+using Serverless.Functions.Items;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions;
@@ -34,6 +35,11 @@ public static class AppComposition
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AccountService>();
+
+        // Items.
+        services.AddSingleton<ItemCursor>();
+        services.AddSingleton<ItemStore>();
+        services.AddSingleton<ItemService>();
 
         services.AddSingleton<HealthCheck>();
         return services;
