@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
+using Serverless.Functions.Items;
 using Serverless.Functions.OpenApi;
 using Serverless.Functions.Storage;
 
@@ -35,6 +36,11 @@ public static class AppComposition
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AccountService>();
+
+        // Items.
+        services.AddSingleton<ItemCursor>();
+        services.AddSingleton<ItemStore>();
+        services.AddSingleton<ItemService>();
 
         services.AddSingleton<HealthCheck>();
         services.AddSingleton<OpenApiDocument>();

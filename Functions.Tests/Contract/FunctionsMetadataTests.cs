@@ -19,6 +19,11 @@ public sealed class FunctionsMetadataTests
         ("POST", "auth/refresh"),
         ("POST", "auth/logout"),
         ("GET", "me"),
+        ("GET", "items"),
+        ("POST", "items"),
+        ("GET", "items/{id}"),
+        ("PUT", "items/{id}"),
+        ("DELETE", "items/{id}"),
         ("GET", "health"),
     ];
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
+using Serverless.Functions.Items;
 
 namespace Serverless.Functions.Http;
 
@@ -21,4 +22,7 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(RefreshRequest))]
 [JsonSerializable(typeof(Session))]
 [JsonSerializable(typeof(UserView))]
+[JsonSerializable(typeof(ItemRequest))]
+[JsonSerializable(typeof(ItemView))]
+[JsonSerializable(typeof(ItemPage))]
 public sealed partial class ApiJson : JsonSerializerContext;

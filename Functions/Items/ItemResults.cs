@@ -1,0 +1,19 @@
+using Microsoft.AspNetCore.Http;
+using Serverless.Functions.Http;
+
+namespace Serverless.Functions.Items;
+
+/// <summary>The HTTP answer for each <see cref="ItemOutcome"/>.</summary>
+public static class ItemResults
+{
+    public static ApiResult ToResult(this ItemOutcome outcome, HttpContext httpContext, int successStatus = StatusCodes.Status200OK) => outcome switch
+    {
+        ItemOutcome.Done done => ApiResult.Json(successStatus, done.Stored.Item, ApiJson.Default.ItemView).WithHeader("ETag", done.Stored.ETag),
+        ItemOutcome.Deleted => ApiResult.Empty(StatusCodes.Status204NoContent),
+        ItemOutcome.Invalid invalid => Problems.Validation(httpContext, invalid.Errors),
+        ItemOutcome.NotFound => Problems.NotFound(httpContext, "There is no such item."),
+        ItemOutcome.PreconditionFailed => Problems.Create(httpContext, StatusCodes.Status412PreconditionFailed, "precondition-failed",
+            "The item has changed.", "If-Match does not match the item's current ETag; fetch it again and retry."),
+        _ => throw new InvalidOperationException($"No HTTP answer for {outcome.GetType().Name}."),
+    };
+}

@@ -1,0 +1,168 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Azure;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Validation;
+
+namespace Serverless.Functions.Items;
+
+/// <summary>The items rules: validation, ids, paging and ETags, always within the caller's own partition.</summary>
+public sealed partial class ItemService(ItemStore store, ItemCursor cursors, TimeProvider clock, ILogger<ItemService> logger)
+{
+    public const int MaxTitleLength = 200;
+    public const int MaxDescriptionLength = 2000;
+    public const int DefaultLimit = 20;
+    public const int MaxLimit = 100;
+
+    public async Task<ItemOutcome> CreateAsync(string userId, ItemRequest request, CancellationToken cancellationToken)
+    {
+        if (Validate(request) is { } invalid)
+        {
+            return invalid;
+        }
+
+        // A new id only collides if two creations share a tick and 64 random bits: one retry is plenty.
+        for (var attempt = 0; ; attempt++)
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            var item = new ItemView(ItemId.New(now), Title(request), Description(request), now, now);
+            if (await store.TryAddAsync(userId, item, cancellationToken) is { } etag)
+            {
+                LogCreated(logger, item.Id, userId);
+                return new ItemOutcome.Done(new StoredItem(item, etag));
+            }
+
+            if (attempt == 2)
+            {
+                throw new InvalidOperationException("Three new item ids collided in a row.");
+            }
+        }
+    }
+
+    public async Task<ItemOutcome> GetAsync(string userId, string id, CancellationToken cancellationToken) =>
+        ItemId.IsValid(id) && await store.FindAsync(userId, id, cancellationToken) is { } stored
+            ? new ItemOutcome.Done(stored)
+            : new ItemOutcome.NotFound();
+
+    public async Task<ItemOutcome> UpdateAsync(string userId, string id, ItemRequest request, string? ifMatch, CancellationToken cancellationToken)
+    {
+        if (Validate(request) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (!ItemId.IsValid(id))
+        {
+            return new ItemOutcome.NotFound();
+        }
+
+        if (!TryReadIfMatch(ifMatch, out var etag))
+        {
+            return new ItemOutcome.PreconditionFailed();
+        }
+
+        var item = new ItemView(id, Title(request), Description(request), ItemId.CreatedAt(id), clock.GetUtcNow().UtcDateTime);
+        var result = await store.TryUpdateAsync(userId, item, etag, cancellationToken);
+        return result.Status switch
+        {
+            WriteStatus.Done => new ItemOutcome.Done(new StoredItem(item, result.ETag!)),
+            WriteStatus.NotFound => new ItemOutcome.NotFound(),
+            _ => new ItemOutcome.PreconditionFailed(),
+        };
+    }
+
+    public async Task<ItemOutcome> DeleteAsync(string userId, string id, string? ifMatch, CancellationToken cancellationToken)
+    {
+        if (!ItemId.IsValid(id))
+        {
+            return new ItemOutcome.NotFound();
+        }
+
+        if (!TryReadIfMatch(ifMatch, out var etag))
+        {
+            return new ItemOutcome.PreconditionFailed();
+        }
+
+        return await store.TryDeleteAsync(userId, id, etag, cancellationToken) switch
+        {
+            WriteStatus.Done => new ItemOutcome.Deleted(),
+            WriteStatus.NotFound => new ItemOutcome.NotFound(),
+            _ => new ItemOutcome.PreconditionFailed(),
+        };
+    }
+
+    /// <summary>A page of the caller's items, or the validation errors for <c>limit</c> and <c>cursor</c>.</summary>
+    public async Task<(ItemPage? Page, IReadOnlyDictionary<string, string[]>? Errors)> ListAsync(
+        string userId, string? limitText, string? cursor, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var limit = DefaultLimit;
+        if (limitText is not null && (!int.TryParse(limitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit)
+            || limit is < 1 or > MaxLimit))
+        {
+            errors["limit"] = [$"Use a whole number from 1 to {MaxLimit}."];
+        }
+
+        string? continuation = null;
+        if (cursor is not null && (continuation = cursors.Unprotect(userId, cursor)) is null)
+        {
+            errors["cursor"] = ["Use the nextCursor of the previous page, unchanged."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        var (items, next) = await store.ListAsync(userId, limit, continuation, cancellationToken);
+        return (new ItemPage(items, next is null ? null : cursors.Protect(userId, next)), null);
+    }
+
+    private static ItemOutcome.Invalid? Validate(ItemRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.Title is null || Text.CodePoints(Title(request)) is 0 or > MaxTitleLength || Text.HasControlCharacters(request.Title))
+        {
+            errors["title"] = [$"Use 1 to {MaxTitleLength} characters, without control characters."];
+        }
+
+        if (request.Description is { } description
+            && (Text.CodePoints(description) > MaxDescriptionLength || Text.HasControlCharacters(description, allowLineBreaks: true)))
+        {
+            errors["description"] = [$"Use at most {MaxDescriptionLength} characters, without control characters other than line breaks and tabs."];
+        }
+
+        return errors.Count > 0 ? new ItemOutcome.Invalid(errors) : null;
+    }
+
+    private static string Title(ItemRequest request) =>
+        Text.TryNormalize(request.Title ?? "", out var title) ? title : "";
+
+    // Kept as written (line breaks, indentation), only NFC-normalized; an empty description is none.
+    private static string? Description(ItemRequest request) =>
+        string.IsNullOrEmpty(request.Description) ? null : request.Description.Normalize(NormalizationForm.FormC);
+
+    /// <summary>No header: unconditional. Otherwise "*" or an ETag of the shape storage hands out; anything else cannot match.</summary>
+    private static bool TryReadIfMatch(string? header, out ETag etag)
+    {
+        etag = ETag.All;
+        if (string.IsNullOrEmpty(header) || header == "*")
+        {
+            return true;
+        }
+
+        if (!StorageETag().IsMatch(header))
+        {
+            return false;
+        }
+
+        etag = new ETag(header);
+        return true;
+    }
+
+    [GeneratedRegex(@"^W/""datetime'[0-9A-Za-z%.:\-]{1,64}'""$", RegexOptions.CultureInvariant)]
+    private static partial Regex StorageETag();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created item {ItemId} for user {UserId}")]
+    private static partial void LogCreated(ILogger logger, string itemId, string userId);
+}

@@ -1,0 +1,120 @@
+using Azure;
+using Azure.Data.Tables;
+using Serverless.Functions.Storage;
+
+namespace Serverless.Functions.Items;
+
+/// <summary>
+/// The Items table: a user's items are one partition (PartitionKey = user id), rows keyed by <see cref="ItemId"/>.
+/// Every operation is one storage transaction, always inside the caller's partition.
+/// </summary>
+public sealed class ItemStore(AppTables tables)
+{
+    private static readonly string[] ListColumns = ["RowKey", "Title", "Description", "CreatedAt", "UpdatedAt"];
+
+    /// <summary>Adds the item; false only if its id is already taken (a new id fixes that).</summary>
+    public async Task<string?> TryAddAsync(string userId, ItemView item, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        try
+        {
+            var response = await table.AddEntityAsync(ItemEntity.From(userId, item), cancellationToken);
+            return response.Headers.ETag?.ToString();
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
+        {
+            return null;
+        }
+    }
+
+    public async Task<StoredItem?> FindAsync(string userId, string id, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<ItemEntity>(userId, id, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value!.ToStored() : null;
+    }
+
+    /// <summary>Replaces title, description and update time, if the item exists and matches <paramref name="ifMatch"/>.</summary>
+    public async Task<WriteResult> TryUpdateAsync(string userId, ItemView item, ETag ifMatch, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        try
+        {
+            var response = await table.UpdateEntityAsync(ItemEntity.From(userId, item), ifMatch, TableUpdateMode.Merge, cancellationToken);
+            return new WriteResult(WriteStatus.Done, response.Headers.ETag?.ToString());
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsNotFound(exception) || TableErrors.IsPreconditionFailed(exception))
+        {
+            return new WriteResult(TableErrors.IsNotFound(exception) ? WriteStatus.NotFound : WriteStatus.PreconditionFailed, null);
+        }
+    }
+
+    public async Task<WriteStatus> TryDeleteAsync(string userId, string id, ETag ifMatch, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        try
+        {
+            // The SDK reports a missing entity as a 404 response rather than an exception.
+            var response = await table.DeleteEntityAsync(userId, id, ifMatch, cancellationToken);
+            return response.Status == 404 ? WriteStatus.NotFound : WriteStatus.Done;
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsNotFound(exception) || TableErrors.IsPreconditionFailed(exception))
+        {
+            return TableErrors.IsNotFound(exception) ? WriteStatus.NotFound : WriteStatus.PreconditionFailed;
+        }
+    }
+
+    /// <summary>One page of the user's items, newest first: a single query on one partition.</summary>
+    public async Task<(IReadOnlyList<ItemView> Items, string? ContinuationToken)> ListAsync(
+        string userId, int limit, string? continuationToken, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {userId}");
+        var pages = table.QueryAsync<ItemEntity>(filter, limit, ListColumns, cancellationToken).AsPages(continuationToken, limit);
+        await foreach (var page in pages)
+        {
+            return ([.. page.Values.Select(entity => entity.ToView())], page.ContinuationToken);
+        }
+
+        return ([], null);
+    }
+
+    private sealed class ItemEntity : ITableEntity
+    {
+        public string PartitionKey { get; set; } = "";
+        public string RowKey { get; set; } = "";
+        public DateTimeOffset? Timestamp { get; set; }
+        public ETag ETag { get; set; }
+        public string Title { get; set; } = "";
+
+        // Stored as "" for none: a merge cannot remove a property, but it can overwrite it.
+        public string Description { get; set; } = "";
+        public DateTime CreatedAt { get; set; }
+        public DateTime UpdatedAt { get; set; }
+
+        public static ItemEntity From(string userId, ItemView item) => new()
+        {
+            PartitionKey = userId,
+            RowKey = item.Id,
+            Title = item.Title,
+            Description = item.Description ?? "",
+            CreatedAt = item.CreatedAt,
+            UpdatedAt = item.UpdatedAt,
+        };
+
+        public ItemView ToView() => new(
+            RowKey, Title, Description.Length == 0 ? null : Description,
+            DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(UpdatedAt, DateTimeKind.Utc));
+
+        public StoredItem ToStored() => new(ToView(), ETag.ToString());
+    }
+}
+
+public enum WriteStatus
+{
+    Done,
+    NotFound,
+    PreconditionFailed,
+}
+
+public readonly record struct WriteResult(WriteStatus Status, string? ETag);
