@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using Serverless.Functions.Tests.Support;
 
@@ -25,19 +24,16 @@ public sealed class FunctionsMetadataTests
         ("PUT", "items/{id}"),
         ("DELETE", "items/{id}"),
         ("GET", "health"),
+        ("GET", "openapi.json"),
     ];
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
-
-    private static readonly Lazy<IReadOnlyList<MetadataRoute>> Metadata = new(ReadMetadata);
-
-    private sealed record MetadataRoute(string Name, string EntryPoint, string Route, string[] Methods, string AuthLevel);
 
     [Theory]
     [MemberData(nameof(ApiRoutes))]
     public void Every_api_route_is_served_anonymously_by_exactly_one_function(string method, string route)
     {
-        var matches = Metadata.Value.Where(f => f.Route == route && f.Methods.Contains(method, StringComparer.OrdinalIgnoreCase)).ToList();
+        var matches = FunctionsMetadata.Routes.Where(f => f.Route == route && f.Methods.Contains(method, StringComparer.OrdinalIgnoreCase)).ToList();
 
         var function = Assert.Single(matches);
         Assert.Equal("Anonymous", function.AuthLevel);
@@ -48,7 +44,7 @@ public sealed class FunctionsMetadataTests
     {
         var documented = Documented.ToHashSet();
 
-        foreach (var function in Metadata.Value)
+        foreach (var function in FunctionsMetadata.Routes)
         {
             foreach (var method in function.Methods)
             {
@@ -60,7 +56,7 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void Metadata_matches_the_attributes_the_tests_dispatch_by()
     {
-        var fromMetadata = Metadata.Value.Select(f => $"{f.Name} {f.EntryPoint} {string.Join(',', f.Methods.Select(m => m.ToUpperInvariant()))} {f.Route}").Order();
+        var fromMetadata = FunctionsMetadata.Routes.Select(f => $"{f.Name} {f.EntryPoint} {string.Join(',', f.Methods.Select(m => m.ToUpperInvariant()))} {f.Route}").Order();
         var fromAttributes = FunctionRoute.All.Select(f => $"{f.Name} {f.Method.DeclaringType!.FullName}.{f.Method.Name} {string.Join(',', f.Methods)} {f.Route}").Order();
 
         Assert.Equal(fromAttributes, fromMetadata);
@@ -69,30 +65,9 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void Host_json_sets_the_api_route_prefix()
     {
-        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(OutputDirectory(), "host.json")));
+        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "host.json")));
 
         Assert.Equal("2.0", hostJson.RootElement.GetProperty("version").GetString());
         Assert.Equal(FunctionRoute.RoutePrefix, hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
-    }
-
-    private static string OutputDirectory() =>
-        typeof(FunctionsMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .Single(attribute => attribute.Key == "FunctionsOutputDirectory").Value!;
-
-    private static List<MetadataRoute> ReadMetadata()
-    {
-        var path = Path.Combine(OutputDirectory(), "functions.metadata");
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
-        return
-        [
-            .. from function in document.RootElement.EnumerateArray()
-               let trigger = function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")
-               select new MetadataRoute(
-                   function.GetProperty("name").GetString()!,
-                   function.GetProperty("entryPoint").GetString()!,
-                   trigger.GetProperty("route").GetString()!,
-                   [.. trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!)],
-                   trigger.GetProperty("authLevel").GetString()!),
-        ];
     }
 }

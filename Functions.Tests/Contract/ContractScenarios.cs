@@ -1,0 +1,181 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Functions.Tests.Support;
+
+namespace Serverless.Functions.Tests.Contract;
+
+/// <summary>One request sent through the real function classes, with the route template it matched and the answer.</summary>
+public sealed record Exchange(string Scenario, string Method, string Path, TestResponse Response)
+{
+    public override string ToString() => $"{Method} {Path} ({Scenario}) -> {Response.Status}";
+}
+
+/// <summary>
+/// Drives every route of the API through <see cref="TestApp"/> to every status it can produce: successes, each kind of
+/// refused request, storage outages (a storage account that does not answer) and an unexpected error (a clock that throws).
+/// </summary>
+public sealed class ContractScenarios
+{
+    private const string DeadStorage =
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+
+    private const string Json = "application/json";
+    private static readonly string TooLarge = JsonSerializer.Serialize(new { title = new string('a', 70 * 1024) });
+
+    private readonly List<Exchange> exchanges = [];
+
+    public static async Task<IReadOnlyList<Exchange>> RunAsync(string connectionString)
+    {
+        var scenarios = new ContractScenarios();
+        SignedInUser ada;
+        string itemId;
+        await using (var app = TestApp.Create(connectionString))
+        {
+            ada = await scenarios.AccountsAsync(app);
+            itemId = await scenarios.ItemsAsync(app, ada);
+            await scenarios.OperationsAsync(app);
+        }
+
+        await using (var down = TestApp.Create(DeadStorage))
+        {
+            await scenarios.OutagesAsync(down, ada, itemId);
+        }
+
+        await using (var broken = TestApp.Create(connectionString, configureServices: services => services.AddSingleton<TimeProvider>(new BrokenClock())))
+        {
+            await scenarios.SendAsync(broken, "unexpected error", "POST", "/api/auth/signup",
+                Serialize(new { email = AccountsTestExtensions.UniqueEmail("broken"), password = AccountsTestExtensions.GoodPassword }), Json);
+        }
+
+        return scenarios.exchanges;
+    }
+
+    private async Task<SignedInUser> AccountsAsync(TestApp app)
+    {
+        var email = AccountsTestExtensions.UniqueEmail("contract");
+        var credentials = Serialize(new { email, password = AccountsTestExtensions.GoodPassword });
+        var signup = await SendAsync(app, "signup", "POST", "/api/auth/signup", Serialize(new { email, password = AccountsTestExtensions.GoodPassword, displayName = "Ada" }), Json);
+        var ada = SignedInUser.From(email, signup.Json);
+        await SendAsync(app, "signup without a display name", "POST", "/api/auth/signup",
+            Serialize(new { email = AccountsTestExtensions.UniqueEmail("nameless"), password = AccountsTestExtensions.GoodPassword }), Json);
+        await SendAsync(app, "signup with a taken email", "POST", "/api/auth/signup", Serialize(new { email = email.ToUpperInvariant(), password = AccountsTestExtensions.GoodPassword }), Json);
+        await SendAsync(app, "signup with a common password", "POST", "/api/auth/signup", Serialize(new { email = AccountsTestExtensions.UniqueEmail(), password = "password" }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/signup");
+
+        var login = await SendAsync(app, "login", "POST", "/api/auth/login", credentials, Json);
+        await SendAsync(app, "login with a wrong password", "POST", "/api/auth/login", Serialize(new { email, password = "not the password at all" }), Json);
+        await SendAsync(app, "login without a password", "POST", "/api/auth/login", Serialize(new { email }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/login");
+        var stranger = Serialize(new { email = AccountsTestExtensions.UniqueEmail("stranger"), password = "a guess that will not work" });
+        for (var attempt = 0; attempt < 6; attempt++)
+        {
+            await SendAsync(app, "login until throttled", "POST", "/api/auth/login", stranger, Json);
+        }
+
+        var refreshToken = login.Json.GetProperty("refreshToken").GetString()!;
+        var refreshed = await SendAsync(app, "refresh", "POST", "/api/auth/refresh", Serialize(new { refreshToken }), Json);
+        await SendAsync(app, "refresh with an unknown token", "POST", "/api/auth/refresh", Serialize(new { refreshToken = "not-a-token" }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/refresh");
+
+        await SendAsync(app, "logout", "POST", "/api/auth/logout", Serialize(new { refreshToken = refreshed.Json.GetProperty("refreshToken").GetString() }), Json);
+        await SendAsync(app, "logout with an unknown token", "POST", "/api/auth/logout", Serialize(new { refreshToken = "not-a-token" }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/logout");
+
+        await SendAsync(app, "me", "GET", "/api/me", bearer: ada.AccessToken);
+        await SendAsync(app, "me without a token", "GET", "/api/me");
+        await SendAsync(app, "me with a forged token", "GET", "/api/me", bearer: ada.AccessToken[..^4] + "AAAA");
+        return ada;
+    }
+
+    private async Task<string> ItemsAsync(TestApp app, SignedInUser ada)
+    {
+        var grace = await app.NewUserAsync("grace");
+        await SendAsync(app, "create an item without a description", "POST", "/api/items", Serialize(new { title = "Call Grace" }), Json, ada.AccessToken);
+        var created = await SendAsync(app, "create an item", "POST", "/api/items", Serialize(new { title = "Buy milk", description = "Two litres." }), Json, ada.AccessToken);
+        var id = created.Json.GetProperty("id").GetString()!;
+        var etag = created.Header("ETag")!;
+        await SendAsync(app, "create an item with an empty title", "POST", "/api/items", Serialize(new { title = " ", description = (string?)null }), Json, ada.AccessToken);
+        await SendAsync(app, "create an item without a token", "POST", "/api/items", Serialize(new { title = "Nope" }), Json);
+        await BadBodiesAsync(app, "POST", "/api/items", ada.AccessToken);
+
+        var first = await SendAsync(app, "list the first page", "GET", "/api/items?limit=1", bearer: ada.AccessToken);
+        await SendAsync(app, "list the last page", "GET", "/api/items?limit=1&cursor=" + Uri.EscapeDataString(first.Json.GetProperty("nextCursor").GetString()!), bearer: ada.AccessToken);
+        await SendAsync(app, "list with the default limit", "GET", "/api/items", bearer: ada.AccessToken);
+        await SendAsync(app, "list with a limit out of range", "GET", "/api/items?limit=0", bearer: ada.AccessToken);
+        await SendAsync(app, "list with a made-up cursor", "GET", "/api/items?cursor=made-up", bearer: ada.AccessToken);
+        await SendAsync(app, "list without a token", "GET", "/api/items");
+
+        await SendAsync(app, "get an item", "GET", "/api/items/" + id, bearer: ada.AccessToken);
+        await SendAsync(app, "get another user's item", "GET", "/api/items/" + id, bearer: grace.AccessToken);
+        await SendAsync(app, "get an item without a token", "GET", "/api/items/" + id);
+
+        var update = Serialize(new { title = "Buy oat milk", description = (string?)null });
+        var updated = await SendAsync(app, "update an item", "PUT", "/api/items/" + id, update, Json, ada.AccessToken, IfMatch(etag));
+        await SendAsync(app, "update with a stale ETag", "PUT", "/api/items/" + id, update, Json, ada.AccessToken, IfMatch(etag));
+        await SendAsync(app, "update another user's item", "PUT", "/api/items/" + id, update, Json, grace.AccessToken);
+        await SendAsync(app, "update with an empty title", "PUT", "/api/items/" + id, Serialize(new { title = "" }), Json, ada.AccessToken);
+        await SendAsync(app, "update without a token", "PUT", "/api/items/" + id, update, Json);
+        await BadBodiesAsync(app, "PUT", "/api/items/" + id, ada.AccessToken);
+
+        await SendAsync(app, "delete with a stale ETag", "DELETE", "/api/items/" + id, bearer: ada.AccessToken, headers: IfMatch(etag));
+        await SendAsync(app, "delete another user's item", "DELETE", "/api/items/" + id, bearer: grace.AccessToken);
+        await SendAsync(app, "delete without a token", "DELETE", "/api/items/" + id);
+        await SendAsync(app, "delete an item", "DELETE", "/api/items/" + id, bearer: ada.AccessToken, headers: IfMatch(updated.Header("ETag")!));
+        await SendAsync(app, "delete it again", "DELETE", "/api/items/" + id, bearer: ada.AccessToken);
+        return id;
+    }
+
+    private async Task OperationsAsync(TestApp app)
+    {
+        await SendAsync(app, "health", "GET", "/api/health");
+        var document = await SendAsync(app, "the OpenAPI document", "GET", "/api/openapi.json");
+        await SendAsync(app, "the OpenAPI document, revalidated", "GET", "/api/openapi.json", headers: new() { ["If-None-Match"] = document.Header("ETag")! });
+    }
+
+    private async Task OutagesAsync(TestApp down, SignedInUser ada, string itemId)
+    {
+        var item = Serialize(new { title = "Stored later" });
+        var session = Serialize(new { refreshToken = ada.RefreshToken });
+        await SendAsync(down, "signup while storage is down", "POST", "/api/auth/signup",
+            Serialize(new { email = AccountsTestExtensions.UniqueEmail("down"), password = AccountsTestExtensions.GoodPassword }), Json);
+        await SendAsync(down, "login while storage is down", "POST", "/api/auth/login", Serialize(new { email = ada.Email, password = AccountsTestExtensions.GoodPassword }), Json);
+        await SendAsync(down, "refresh while storage is down", "POST", "/api/auth/refresh", session, Json);
+        await SendAsync(down, "logout while storage is down", "POST", "/api/auth/logout", session, Json);
+        await SendAsync(down, "me while storage is down", "GET", "/api/me", bearer: ada.AccessToken);
+        await SendAsync(down, "list while storage is down", "GET", "/api/items", bearer: ada.AccessToken);
+        await SendAsync(down, "create while storage is down", "POST", "/api/items", item, Json, ada.AccessToken);
+        await SendAsync(down, "get while storage is down", "GET", "/api/items/" + itemId, bearer: ada.AccessToken);
+        await SendAsync(down, "update while storage is down", "PUT", "/api/items/" + itemId, item, Json, ada.AccessToken);
+        await SendAsync(down, "delete while storage is down", "DELETE", "/api/items/" + itemId, bearer: ada.AccessToken);
+        await SendAsync(down, "health while storage is down", "GET", "/api/health");
+    }
+
+    /// <summary>The answers every route with a JSON body gives to bodies it cannot take.</summary>
+    private async Task BadBodiesAsync(TestApp app, string method, string path, string? bearer = null)
+    {
+        await SendAsync(app, "malformed JSON", method, path, "{\"title\":", Json, bearer);
+        await SendAsync(app, "a field of the wrong type", method, path, "{\"title\":5,\"email\":5,\"refreshToken\":5}", Json, bearer);
+        await SendAsync(app, "a body over 64 KiB", method, path, TooLarge, Json, bearer);
+        await SendAsync(app, "a body that is not JSON", method, path, "title=milk", "text/plain", bearer);
+    }
+
+    private async Task<TestResponse> SendAsync(TestApp app, string scenario, string method, string pathAndQuery, string? body = null,
+        string? contentType = null, string? bearer = null, Dictionary<string, string>? headers = null)
+    {
+        var response = await app.SendAsync(method, pathAndQuery, body, contentType, bearer, headers);
+        var path = pathAndQuery.Split('?')[0];
+        var route = FunctionRoute.All.Single(route => route.Methods.Contains(method) && route.TryMatch(path, new RouteValueDictionary()));
+        exchanges.Add(new Exchange(scenario, method, "/" + route.Route, response));
+        return response;
+    }
+
+    private static Dictionary<string, string> IfMatch(string etag) => new() { ["If-Match"] = etag };
+
+    private static string Serialize(object value) => JsonSerializer.Serialize(value, JsonSerializerOptions.Web);
+
+    private sealed class BrokenClock : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => throw new InvalidOperationException("The test's clock is broken on purpose.");
+    }
+}

@@ -1,0 +1,35 @@
+using System.Reflection;
+using System.Text.Json;
+
+namespace Serverless.Functions.Tests.Support;
+
+/// <summary>One HTTP function as the Functions host will serve it, from the build output's functions.metadata.</summary>
+public sealed record MetadataRoute(string Name, string EntryPoint, string Route, string[] Methods, string AuthLevel);
+
+/// <summary>The functions.metadata (and host.json) that the Worker SDK writes into the Functions build output.</summary>
+public static class FunctionsMetadata
+{
+    private static readonly Lazy<IReadOnlyList<MetadataRoute>> Read = new(ReadRoutes);
+
+    public static string OutputDirectory { get; } =
+        typeof(FunctionsMetadata).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(attribute => attribute.Key == "FunctionsOutputDirectory").Value!;
+
+    public static IReadOnlyList<MetadataRoute> Routes => Read.Value;
+
+    private static List<MetadataRoute> ReadRoutes()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(OutputDirectory, "functions.metadata")));
+        return
+        [
+            .. from function in document.RootElement.EnumerateArray()
+               let trigger = function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")
+               select new MetadataRoute(
+                   function.GetProperty("name").GetString()!,
+                   function.GetProperty("entryPoint").GetString()!,
+                   trigger.GetProperty("route").GetString()!,
+                   [.. trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!)],
+                   trigger.GetProperty("authLevel").GetString()!),
+        ];
+    }
+}
