@@ -8,6 +8,7 @@ using Serverless.Functions.Http;
 using Serverless.Functions.Items;
 using Serverless.Functions.OpenApi;
 using Serverless.Functions.Storage;
+using Serverless.Functions.Telemetry;
 
 namespace Serverless.Functions;
 
@@ -21,6 +22,9 @@ public static class AppComposition
 
         // The Azure SDK logs every request URI at Information, and our keys are in those URIs.
         services.AddLogging(logging => logging.AddFilter("Azure", LogLevel.Warning));
+
+        // Telemetry: the app's meter; OpenTelemetry to Application Insights only when APPLICATIONINSIGHTS_CONNECTION_STRING is set.
+        services.AddAppTelemetry(configuration);
 
         // HTTP: the exception boundary and bearer authentication that every function runs behind.
         services.AddSingleton<ExceptionBoundary>();

@@ -41,7 +41,8 @@ public sealed partial class OpenApiDocumentTests
         {
             foreach (var method in function.Methods)
             {
-                var operation = Document.Operation(method, PathOf(function.Route))!.Value;
+                var operation = Document.Operation(method, PathOf(function.Route))
+                    ?? throw new Xunit.Sdk.XunitException($"{method} {function.Route} is not in the document.");
                 var security = operation.TryGetProperty("security", out var own) ? own : Document.Root.GetProperty("security");
                 var needsToken = security.EnumerateArray().Any(requirement => requirement.TryGetProperty("bearer", out _));
 

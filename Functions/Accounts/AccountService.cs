@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;
 
 namespace Serverless.Functions.Accounts;
@@ -13,6 +14,7 @@ public sealed partial class AccountService(
     AccessTokens accessTokens,
     AuthOptions options,
     TimeProvider clock,
+    AppMetrics metrics,
     ILogger<AccountService> logger)
 {
     public const int MaxDisplayNameLength = 64;
@@ -42,7 +44,8 @@ public sealed partial class AccountService(
             return new AccountOutcome.EmailTaken();
         }
 
-        LogSignedUp(logger, user.Id);
+        LogSignedUp(logger, user.Id, TraceContext.CurrentTraceId);
+        metrics.SignedUp();
         return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
     }
 
@@ -60,7 +63,8 @@ public sealed partial class AccountService(
         var throttleState = await throttle.ReadAsync(accountKey, cancellationToken);
         if (throttle.RetryAfter(throttleState) is { } wait)
         {
-            LogThrottled(logger, Hint(accountKey));
+            LogThrottled(logger, Hint(accountKey), TraceContext.CurrentTraceId);
+            metrics.LoginAttempted(LoginOutcome.Throttled);
             return new AccountOutcome.Throttled(wait);
         }
 
@@ -68,12 +72,14 @@ public sealed partial class AccountService(
         if (user is null)
         {
             await throttle.RecordFailureAsync(accountKey, throttleState, cancellationToken);
-            LogLoginFailed(logger, Hint(accountKey));
+            LogLoginFailed(logger, Hint(accountKey), TraceContext.CurrentTraceId);
+            metrics.LoginAttempted(LoginOutcome.Failure);
             return new AccountOutcome.BadCredentials();
         }
 
         await throttle.ResetAsync(accountKey, throttleState, cancellationToken);
-        LogLoggedIn(logger, user.Id);
+        LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
+        metrics.LoginAttempted(LoginOutcome.Success);
         return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
     }
 
@@ -96,7 +102,8 @@ public sealed partial class AccountService(
 
             // An old, already rotated token: whoever holds it may have stolen it, so the whole session ends.
             await refreshTokens.RevokeAsync(family.FamilyId, cancellationToken);
-            LogRefreshReuse(logger, family.UserId);
+            LogRefreshReuse(logger, family.UserId, TraceContext.CurrentTraceId);
+            metrics.RefreshTokenReused();
             return new AccountOutcome.SessionEnded();
         }
 
@@ -212,20 +219,20 @@ public sealed partial class AccountService(
 
     private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} signed up")]
-    private static partial void LogSignedUp(ILogger logger, string userId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} signed up (trace {TraceId})")]
+    private static partial void LogSignedUp(ILogger logger, string userId, string? traceId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} logged in")]
-    private static partial void LogLoggedIn(ILogger logger, string userId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} logged in (trace {TraceId})")]
+    private static partial void LogLoggedIn(ILogger logger, string userId, string? traceId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Login failed for account {AccountHint}")]
-    private static partial void LogLoginFailed(ILogger logger, string accountHint);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Login failed for account {AccountHint} (trace {TraceId})")]
+    private static partial void LogLoginFailed(ILogger logger, string accountHint, string? traceId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Login throttled for account {AccountHint}")]
-    private static partial void LogThrottled(ILogger logger, string accountHint);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Login throttled for account {AccountHint} (trace {TraceId})")]
+    private static partial void LogThrottled(ILogger logger, string accountHint, string? traceId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refresh token reuse for user {UserId}: session revoked")]
-    private static partial void LogRefreshReuse(ILogger logger, string userId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refresh token reuse for user {UserId}: session revoked (trace {TraceId})")]
+    private static partial void LogRefreshReuse(ILogger logger, string userId, string? traceId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Password hash of user {UserId} upgraded to the current cost")]
     private static partial void LogHashUpgraded(ILogger logger, string userId);
