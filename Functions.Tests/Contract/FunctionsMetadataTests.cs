@@ -29,6 +29,9 @@ public sealed class FunctionsMetadataTests
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
 
+    // The routes API.md lets anyone call; every other route needs a bearer token.
+    private static readonly string[] AnonymousRoutes = ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health"];
+
     private static readonly Lazy<IReadOnlyList<MetadataRoute>> Metadata = new(ReadMetadata);
 
     private sealed record MetadataRoute(string Name, string EntryPoint, string Route, string[] Methods, string AuthLevel);
@@ -64,6 +67,15 @@ public sealed class FunctionsMetadataTests
         var fromAttributes = FunctionRoute.All.Select(f => $"{f.Name} {f.Method.DeclaringType!.FullName}.{f.Method.Name} {string.Join(',', f.Methods)} {f.Route}").Order();
 
         Assert.Equal(fromAttributes, fromMetadata);
+    }
+
+    [Fact]
+    public void Only_the_account_entry_routes_and_health_are_open_without_a_token()
+    {
+        // The authentication middleware looks functions up by the entry point the host sends; this resolves the same strings.
+        var open = Metadata.Value.Where(f => Functions.Http.FunctionAccess.AllowsAnonymous(f.EntryPoint)).Select(f => f.Route).Order();
+
+        Assert.Equal(AnonymousRoutes.Order(), open);
     }
 
     [Fact]
