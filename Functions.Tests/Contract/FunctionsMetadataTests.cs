@@ -29,6 +29,9 @@ public sealed class FunctionsMetadataTests
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
 
+    // The routes anyone may call (API.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
+    private static readonly string[] AnonymousRoutes = ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json"];
+
     [Theory]
     [MemberData(nameof(ApiRoutes))]
     public void Every_api_route_is_served_anonymously_by_exactly_one_function(string method, string route)
@@ -60,6 +63,15 @@ public sealed class FunctionsMetadataTests
         var fromAttributes = FunctionRoute.All.Select(f => $"{f.Name} {f.Method.DeclaringType!.FullName}.{f.Method.Name} {string.Join(',', f.Methods)} {f.Route}").Order();
 
         Assert.Equal(fromAttributes, fromMetadata);
+    }
+
+    [Fact]
+    public void Only_the_account_entry_routes_health_and_the_openapi_document_are_open_without_a_token()
+    {
+        // The authentication middleware looks functions up by the entry point the host sends; this resolves the same strings.
+        var open = FunctionsMetadata.Routes.Where(f => Functions.Http.FunctionAccess.AllowsAnonymous(f.EntryPoint)).Select(f => f.Route).Order();
+
+        Assert.Equal(AnonymousRoutes.Order(), open);
     }
 
     [Fact]
