@@ -60,6 +60,19 @@ public sealed partial class OpenApiDocumentTests
     }
 
     [Fact]
+    public void The_document_reads_as_openapi_3_1_without_errors_or_rule_violations()
+    {
+        var text = System.Text.Encoding.UTF8.GetString(new Functions.OpenApi.OpenApiDocument().Content.Span);
+
+        var read = Microsoft.OpenApi.OpenApiDocument.Parse(text, "json");
+
+        Assert.Empty(read.Diagnostic!.Errors);
+        Assert.Empty(read.Diagnostic.Warnings);
+        Assert.Equal(Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_1, read.Diagnostic.SpecificationVersion);
+        Assert.Empty(Microsoft.OpenApi.OpenApiElementExtensions.Validate(read.Document!, Microsoft.OpenApi.ValidationRuleSet.GetDefaultRuleSet()) ?? []);
+    }
+
+    [Fact]
     public void Every_example_in_the_document_matches_its_schema()
     {
         var checkedExamples = 0;
