@@ -105,7 +105,19 @@ public sealed class RefreshTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("")]
+    [InlineData("/api/auth/refresh")]
+    [InlineData("/api/auth/logout")]
+    public async Task A_missing_refresh_token_is_400(string route)
+    {
+        var empty = await app.SendAsync("POST", route, "{}", "application/json");
+        var blank = await app.PostJsonAsync(route, new { refreshToken = "" });
+
+        Assert.Equal(400, empty.Status);
+        Assert.Equal(400, blank.Status);
+        Assert.True(empty.Json.GetProperty("errors").TryGetProperty("refreshToken", out _));
+    }
+
+    [Theory]
     [InlineData("garbage")]
     [InlineData("a.b")]
     [InlineData("AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]

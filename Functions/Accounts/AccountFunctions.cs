@@ -49,13 +49,7 @@ public sealed class AccountFunctions(AccountService accounts)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/logout")] HttpRequest request, CancellationToken cancellationToken)
     {
         var body = await JsonBody.ReadAsync(request, ApiJson.Default.RefreshRequest, cancellationToken);
-        if (body.Problem is { } problem)
-        {
-            return problem;
-        }
-
-        await accounts.LogoutAsync(body.Value!, cancellationToken);
-        return ApiResult.Empty(StatusCodes.Status204NoContent);
+        return body.Problem ?? (await accounts.LogoutAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
     }
 
     [Function("Me")]
@@ -65,6 +59,6 @@ public sealed class AccountFunctions(AccountService accounts)
         var profile = await accounts.GetProfileAsync(request.GetCaller(), cancellationToken);
         return profile is null
             ? BearerAuthenticator.Unauthorized(request.HttpContext, "The account of this access token no longer exists.", tokenSent: true)
-            : ApiResult.Json(StatusCodes.Status200OK, profile, ApiJson.Default.UserView);
+            : ApiResult.Json(StatusCodes.Status200OK, profile, ApiJson.Default.UserView).WithHeader("Cache-Control", "no-store");
     }
 }

@@ -24,4 +24,6 @@ public abstract record AccountOutcome
     public sealed record Throttled(TimeSpan RetryAfter) : AccountOutcome;
 
     public sealed record SessionEnded : AccountOutcome;
+
+    public sealed record LoggedOut : AccountOutcome;
 }

@@ -18,6 +18,7 @@ public static class AccountResults
         AccountOutcome.Throttled throttled => Problems.Create(httpContext, StatusCodes.Status429TooManyRequests, "too-many-attempts",
                 "Too many failed logins.", "Wait before trying again.")
             .WithHeader("Retry-After", ((int)Math.Ceiling(throttled.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture)),
+        AccountOutcome.LoggedOut => ApiResult.Empty(StatusCodes.Status204NoContent),
         AccountOutcome.SessionEnded => Problems.Create(httpContext, StatusCodes.Status401Unauthorized, "invalid-refresh-token",
             "Unauthorized.", "The session has ended; log in again.").WithHeader("WWW-Authenticate", "Bearer"),
         _ => throw new InvalidOperationException($"No HTTP answer for {outcome.GetType().Name}."),

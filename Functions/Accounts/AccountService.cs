@@ -85,6 +85,11 @@ public sealed partial class AccountService(
 
     public async Task<AccountOutcome> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
     {
+        if (MissingRefreshToken(request) is { } invalid)
+        {
+            return invalid;
+        }
+
         if (RefreshToken.TryParse(request.RefreshToken) is not { } presented
             || await refreshTokens.FindAsync(presented.FamilyId, cancellationToken) is not { } family
             || family.Revoked || family.ExpiresAt <= Now())
@@ -124,13 +129,26 @@ public sealed partial class AccountService(
         return new AccountOutcome.SignedIn(NewSession(user, family.AccountKey, next));
     }
 
-    public async Task LogoutAsync(RefreshRequest request, CancellationToken cancellationToken)
+    /// <summary>Ends the token's session; an unknown or already ended one is just as logged out.</summary>
+    public async Task<AccountOutcome> LogoutAsync(RefreshRequest request, CancellationToken cancellationToken)
     {
+        if (MissingRefreshToken(request) is { } invalid)
+        {
+            return invalid;
+        }
+
         if (RefreshToken.TryParse(request.RefreshToken) is { } presented)
         {
             await refreshTokens.RevokeAsync(presented.FamilyId, cancellationToken);
         }
+
+        return new AccountOutcome.LoggedOut();
     }
+
+    private static AccountOutcome.Invalid? MissingRefreshToken(RefreshRequest request) =>
+        string.IsNullOrEmpty(request.RefreshToken)
+            ? new AccountOutcome.Invalid(new Dictionary<string, string[]> { ["refreshToken"] = ["Send the refresh token of the session."] })
+            : null;
 
     public async Task<UserView?> GetProfileAsync(Caller caller, CancellationToken cancellationToken)
     {

@@ -8,7 +8,8 @@ public static class ItemResults
 {
     public static ApiResult ToResult(this ItemOutcome outcome, HttpContext httpContext, int successStatus = StatusCodes.Status200OK) => outcome switch
     {
-        ItemOutcome.Done done => ApiResult.Json(successStatus, done.Stored.Item, ApiJson.Default.ItemView).WithHeader("ETag", done.Stored.ETag),
+        ItemOutcome.Done done => ApiResult.Json(successStatus, done.Stored.Item, ApiJson.Default.ItemView)
+            .WithHeader("ETag", done.Stored.ETag).WithHeader("Cache-Control", "no-store"),
         ItemOutcome.Deleted => ApiResult.Empty(StatusCodes.Status204NoContent),
         ItemOutcome.Invalid invalid => Problems.Validation(httpContext, invalid.Errors),
         ItemOutcome.NotFound => Problems.NotFound(httpContext, "There is no such item."),
