@@ -114,5 +114,11 @@ public sealed class TestApp : IAsyncDisposable
             Encoding.UTF8.GetString(responseBody.ToArray()));
     }
 
+    /// <summary>
+    /// Runs a request that arrived some other way (the browser test's Kestrel adapter) through the same dispatcher,
+    /// against this app's services and tables.
+    /// </summary>
+    public Task DispatchAsync(HttpContext context) => dispatcher.DispatchAsync(context);
+
     public async ValueTask DisposeAsync() => await provider.DisposeAsync();
 }
