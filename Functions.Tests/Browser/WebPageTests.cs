@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using Microsoft.Playwright;
+using Serverless.Functions.Tests.Support;
+using static Microsoft.Playwright.Assertions;
+
+namespace Serverless.Functions.Tests.Browser;
+
+/// <summary>
+/// The page in web/ in a real headless Chromium, served from one loopback port and calling the real function classes
+/// on another through the test-only Kestrel adapter (<see cref="LocalSite"/>), with Azurite behind them.
+/// Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); Playwright's own browser download is not used.
+/// </summary>
+public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+    private const float TimeoutMilliseconds = 15_000;
+    private const string Email = "ada@example.com";
+    private const string DisplayName = "Ada";
+    private const string GenericLoginError = "The email or password is incorrect.";
+
+    private TestApp? app;
+    private LocalSite? site;
+    private IPlaywright? playwright;
+    private IBrowser? browser;
+
+    private LocalSite Site => site ?? throw new InvalidOperationException("Not initialized.");
+
+    public async ValueTask InitializeAsync()
+    {
+        Assert.True(File.Exists(ChromiumPath),
+            $"{ChromiumPath} is missing. The browser tests use Debian's Chromium: run `apt-get update && apt-get install -y chromium` (.ci/run does this).");
+        SetDefaultExpectTimeout(TimeoutMilliseconds);
+        app = TestApp.Create(azurite.ConnectionString);
+        site = await LocalSite.StartAsync(app, RepositoryRoot.Combine("web"));
+        playwright = await Playwright.CreateAsync();
+        browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (browser is not null)
+        {
+            await browser.DisposeAsync();
+        }
+
+        playwright?.Dispose();
+        if (site is not null)
+        {
+            await site.DisposeAsync();
+        }
+
+        if (app is not null)
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Person_signs_up_adds_edits_deletes_and_sees_items_after_logging_in_again()
+    {
+        var started = Stopwatch.StartNew();
+        await using var context = await NewContextAsync();
+        var page = await context.NewPageAsync();
+        var errors = new BrowserErrors(page);
+        var titles = page.Locator("#items > li[data-item-id] .item-title");
+        var password = AccountsTestExtensions.GoodPassword;
+        try
+        {
+            await page.GotoAsync(Site.PageUrl);
+            await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
+
+            // Sign up: signed in at once, with an empty list.
+            await page.Locator("#show-signup").ClickAsync();
+            await page.Locator("#signup-email").FillAsync(Email);
+            await page.Locator("#signup-password").FillAsync(password);
+            await page.Locator("#signup-display-name").FillAsync(DisplayName);
+            await page.Locator("#signup-form [type=submit]").ClickAsync();
+            await Expect(page.Locator("#signed-in-user")).ToContainTextAsync(DisplayName);
+            await Expect(page.Locator("#items-empty")).ToBeVisibleAsync();
+
+            // Three items, each shown at the top as soon as it is added.
+            foreach (var (title, description) in new[]
+            {
+                ("Buy milk", "Two litres, semi-skimmed"),
+                ("Call Grace", "About the conference talk"),
+                ("Book flights", "Lisbon in May"),
+            })
+            {
+                await page.Locator("#item-title").FillAsync(title);
+                await page.Locator("#item-description").FillAsync(description);
+                await page.Locator("#item-form [type=submit]").ClickAsync();
+                await Expect(titles.First).ToHaveTextAsync(title);
+                await Expect(page.Locator("#item-form")).Not.ToHaveAttributeAsync("aria-busy", "true");
+                await Expect(page.Locator("#item-title")).ToHaveValueAsync("");
+            }
+
+            // A reload keeps the session (refresh token in sessionStorage) and lists what storage has, newest first.
+            await page.ReloadAsync();
+            await Expect(page.Locator("#signed-in-user")).ToContainTextAsync(DisplayName);
+            await Expect(titles).ToHaveTextAsync(["Book flights", "Call Grace", "Buy milk"]);
+
+            // Edit: the dialog reads the item's ETag first, and the save sends it back as If-Match (so the API's
+            // Access-Control-Expose-Headers and the preflight for If-Match both work across origins).
+            await Item(page, "Call Grace").Locator("[data-action=edit]").ClickAsync();
+            await Expect(page.Locator("#edit-dialog")).ToBeVisibleAsync();
+            await Expect(page.Locator("#edit-form")).ToHaveAttributeAsync("aria-busy", "false");
+            await Expect(page.Locator("#edit-title")).ToHaveValueAsync("Call Grace");
+            await page.Locator("#edit-title").FillAsync("Call Grace on Friday");
+            await page.Locator("#edit-description").FillAsync("About the conference talk, after 10:00");
+            var put = await page.RunAndWaitForRequestFinishedAsync(
+                () => page.Locator("#edit-save").ClickAsync(),
+                new PageRunAndWaitForRequestFinishedOptions { Predicate = request => request.Method == "PUT" });
+            Assert.StartsWith("W/\"", await put.HeaderValueAsync("If-Match") ?? "(no If-Match)", StringComparison.Ordinal);
+            Assert.Equal(200, (await put.ResponseAsync())?.Status);
+            await Expect(page.Locator("#edit-dialog")).ToBeHiddenAsync();
+            await Expect(titles).ToHaveTextAsync(["Book flights", "Call Grace on Friday", "Buy milk"]);
+
+            // Delete, through the confirmation dialog.
+            await Item(page, "Buy milk").Locator("[data-action=delete]").ClickAsync();
+            await Expect(page.Locator("#confirm-dialog")).ToBeVisibleAsync();
+            await Expect(page.Locator("#confirm-message")).ToContainTextAsync("Buy milk");
+            await page.Locator("#confirm-delete").ClickAsync();
+            await Expect(page.Locator("#confirm-dialog")).ToBeHiddenAsync();
+            await Expect(titles).ToHaveTextAsync(["Book flights", "Call Grace on Friday"]);
+
+            // Log out: back to the login form, and nothing left in storage.
+            await page.Locator("#logout-button").ClickAsync();
+            await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
+            await Expect(page.Locator("#signed-in-user")).ToBeHiddenAsync();
+            Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('items.refreshToken')"));
+
+            // A wrong password and an unknown email get the same generic message.
+            await LogInAsync(page, errors, Email, "not the password I signed up with", expectRejection: true);
+            await Expect(page.Locator("#login-error")).ToHaveTextAsync(GenericLoginError);
+            await LogInAsync(page, errors, "nobody@example.com", password, expectRejection: true);
+            await Expect(page.Locator("#login-error")).ToHaveTextAsync(GenericLoginError);
+            await Expect(page.Locator("#items-view")).ToBeHiddenAsync();
+
+            // Log in again: the two remaining items, the edit kept.
+            await LogInAsync(page, errors, Email, password, expectRejection: false);
+            await Expect(page.Locator("#signed-in-user")).ToContainTextAsync(DisplayName);
+            await Expect(titles).ToHaveTextAsync(["Book flights", "Call Grace on Friday"]);
+            await Expect(Item(page, "Call Grace on Friday").Locator(".item-description")).ToHaveTextAsync("About the conference talk, after 10:00");
+
+            await SaveScreenshotAsync(page, "items-after-logging-in-again");
+        }
+        catch
+        {
+            await SaveFailureScreenshotAsync(page);
+            throw;
+        }
+
+        errors.AssertNone();
+        Assert.Empty(Site.ApiExceptions);
+        TestContext.Current.TestOutputHelper?.WriteLine($"Browser scenario took {started.Elapsed.TotalSeconds:0.0} s.");
+    }
+
+    private async Task<IBrowserContext> NewContextAsync()
+    {
+        var context = await browser!.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 900, Height = 720 },
+            Locale = "en-US",
+            TimezoneId = "UTC",
+            ColorScheme = ColorScheme.Light,
+        });
+        context.SetDefaultTimeout(TimeoutMilliseconds);
+        return context;
+    }
+
+    private static ILocator Item(IPage page, string title) =>
+        page.Locator("#items > li[data-item-id]").Filter(new LocatorFilterOptions
+        {
+            Has = page.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = title, Exact = true }),
+        });
+
+    private async Task LogInAsync(IPage page, BrowserErrors errors, string email, string password, bool expectRejection)
+    {
+        if (expectRejection)
+        {
+            errors.ExpectRejection(401, Site.ApiBaseUrl + "/auth/login");
+        }
+
+        await page.Locator("#login-email").FillAsync(email);
+        await page.Locator("#login-password").FillAsync(password);
+        await page.Locator("#login-form [type=submit]").ClickAsync();
+        await Expect(page.Locator("#login-form")).Not.ToHaveAttributeAsync("aria-busy", "true");
+    }
+
+    private static async Task SaveFailureScreenshotAsync(IPage page)
+    {
+        try
+        {
+            await SaveScreenshotAsync(page, "failure");
+        }
+        catch (PlaywrightException exception)
+        {
+            // The test's own failure matters more than the picture of it.
+            TestContext.Current.TestOutputHelper?.WriteLine("No failure screenshot: " + exception.Message);
+        }
+    }
+
+    /// <summary>Saves a screenshot under the test output folder's TestResults/browser/, attaches it to the test and prints its path.</summary>
+    private static async Task SaveScreenshotAsync(IPage page, string name)
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "TestResults", "browser");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, name + ".png");
+        var png = await page.ScreenshotAsync(new PageScreenshotOptions { Path = path });
+        TestContext.Current.AddAttachment(name + ".png", png, "image/png");
+        TestContext.Current.TestOutputHelper?.WriteLine($"Screenshot: {path}");
+    }
+}
