@@ -211,7 +211,7 @@ public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
         var directory = Path.Combine(AppContext.BaseDirectory, "TestResults", "browser");
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, name + ".png");
-        var png = await page.ScreenshotAsync(new PageScreenshotOptions { Path = path });
+        var png = await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
         TestContext.Current.AddAttachment(name + ".png", png, "image/png");
         TestContext.Current.TestOutputHelper?.WriteLine($"Screenshot: {path}");
     }
