@@ -59,6 +59,17 @@ public sealed class BrowserErrors
         }
     }
 
+    /// <summary>What the browser has reported so far that was not expected, for a failure message.</summary>
+    public override string ToString()
+    {
+        lock (gate)
+        {
+            return unexpected.Count == 0
+                ? "The browser reported no errors."
+                : "The browser reported:" + Environment.NewLine + string.Join(Environment.NewLine, unexpected);
+        }
+    }
+
     private void OnConsoleError(string text, string location)
     {
         lock (gate)

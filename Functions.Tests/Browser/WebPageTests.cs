@@ -112,11 +112,9 @@ public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
             await Expect(page.Locator("#edit-title")).ToHaveValueAsync("Call Grace");
             await page.Locator("#edit-title").FillAsync("Call Grace on Friday");
             await page.Locator("#edit-description").FillAsync("About the conference talk, after 10:00");
-            var put = await page.RunAndWaitForRequestFinishedAsync(
-                () => page.Locator("#edit-save").ClickAsync(),
-                new PageRunAndWaitForRequestFinishedOptions { Predicate = request => request.Method == "PUT" });
+            var put = await page.RunAndWaitForRequestAsync(() => page.Locator("#edit-save").ClickAsync(), request => request.Method == "PUT");
             Assert.StartsWith("W/\"", await put.HeaderValueAsync("If-Match") ?? "(no If-Match)", StringComparison.Ordinal);
-            Assert.Equal(200, (await put.ResponseAsync())?.Status);
+            Assert.True((await put.ResponseAsync())?.Status == 200, "The edit's PUT did not answer 200. " + errors);
             await Expect(page.Locator("#edit-dialog")).ToBeHiddenAsync();
             await Expect(titles).ToHaveTextAsync(["Book flights", "Call Grace on Friday", "Buy milk"]);
 
@@ -151,6 +149,7 @@ public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
         }
         catch
         {
+            TestContext.Current.TestOutputHelper?.WriteLine(errors.ToString());
             await SaveFailureScreenshotAsync(page);
             throw;
         }
