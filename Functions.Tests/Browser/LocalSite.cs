@@ -41,7 +41,7 @@ public sealed class LocalSite : IAsyncDisposable
         ApiBaseUrl = apiBaseUrl;
     }
 
-    /// <summary>The static server, e.g. http://127.0.0.1:41234 (no trailing slash in <see cref="Uri.GetLeftPart"/> form).</summary>
+    /// <summary>The static server serving web/, e.g. http://127.0.0.1:41234/.</summary>
     public Uri WebOrigin { get; }
 
     /// <summary>The API base URL the page is pointed at, e.g. http://127.0.0.1:41235/api.</summary>

@@ -10,6 +10,7 @@ namespace Serverless.Functions.Tests.Browser;
 /// on another through the test-only Kestrel adapter (<see cref="LocalSite"/>), with Azurite behind them.
 /// Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); Playwright's own browser download is not used.
 /// </summary>
+[Collection(typeof(BrowserTestsRunAlone))]
 public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private const string ChromiumPath = "/usr/bin/chromium";
@@ -215,3 +216,10 @@ public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
         TestContext.Current.TestOutputHelper?.WriteLine($"Screenshot: {path}");
     }
 }
+
+/// <summary>
+/// The browser tests run after the other tests, on their own: Chromium needs a fair share of the two cores, and the tests
+/// that race fifty Argon2id signups or edits should not have to share theirs with it.
+/// </summary>
+[CollectionDefinition(DisableParallelization = true)]
+public sealed class BrowserTestsRunAlone;
