@@ -8,7 +8,6 @@ namespace Serverless.Bench;
 /// <summary>POST /api/auth/login through the function class against one Argon2id verification at the configured cost.</summary>
 public class LoginBenchmarks
 {
-    private BenchEnvironment environment = null!;
     private WorkerInvocation worker = null!;
     private PasswordHasher hasher = null!;
     private string storedHash = "";
@@ -17,11 +16,11 @@ public class LoginBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        environment = BenchEnvironment.Get();
-        worker = new WorkerInvocation(environment.Services);
-        hasher = environment.Services.GetRequiredService<PasswordHasher>();
+        var environment = BenchEnvironment.Get();
+        worker = new WorkerInvocation(environment.App);
+        hasher = environment.App.GetRequiredService<PasswordHasher>();
         storedHash = hasher.Hash(BenchEnvironment.Password);
-        body = JsonSerializer.SerializeToUtf8Bytes(new { email = environment.LoginEmail, password = BenchEnvironment.Password }, JsonSerializerOptions.Web);
+        body = JsonSerializer.SerializeToUtf8Bytes(new { email = BenchEnvironment.LoginEmail, password = BenchEnvironment.Password }, JsonSerializerOptions.Web);
         if (LoginFunction().GetAwaiter().GetResult() != 200 || Argon2Verify() != PasswordCheck.Correct)
         {
             throw new InvalidOperationException("The login benchmarks do not log in.");

@@ -4,6 +4,7 @@ using Serverless.Bench;
 return args.FirstOrDefault() switch
 {
     null or "all" => BenchRun.RunAll(args.Skip(1).ToArray()),
+    "seed" => BenchRun.SeedOnly(),
     "argon2-memory" => Argon2Memory.Run(),
     "summarize" => RunSummary.Aggregate(args.Skip(1).ToArray()),
     var mode => BenchRun.Unknown(mode),

@@ -10,25 +10,44 @@ public sealed class RunSummary(Dictionary<string, double> figures)
     /// <summary>Each figure: its name, unit, goal (null: reported only) and how it is derived from the benchmarks.</summary>
     private static readonly (string Name, string Unit, string? Goal)[] Layout =
     [
-        ("list page (20) via function", "ms", null),
-        ("list page (20) direct TableClient.QueryAsync", "ms", null),
+        (ListFunction, "ms", null),
+        (DirectQuery, "ms", null),
         ("list: function ÷ direct query", "ratio", "≤ 1.10"),
-        ("list page (10), 100,000-item partition", "ms", null),
-        ("list page (10), 10-item partition", "ms", null),
-        ("list: 100,000 items ÷ 10 items", "ratio", "≤ 1.2"),
-        ("login via function", "ms", null),
-        ("Argon2id verification (19 MiB, t=2, p=1)", "ms", null),
+        (List100k, "ms", null),
+        (List10, "ms", null),
+        ("list: 100,000 items ÷ 10 items", "ratio", "≤ 1.2 (Azurite: see below)"),
+        (List10InBigTable, "ms", null),
+        (Direct100k, "ms", null),
+        ("list: 100,000 items ÷ 10 items in the same table", "ratio", "report"),
+        (Login, "ms", null),
+        (Argon2Verify, "ms", null),
         ("login: function ÷ Argon2id verification", "ratio", "≤ 1.15"),
-        ("allocated per list request (function)", "KiB", "report"),
-        ("allocated per direct query", "KiB", "report"),
-        ("allocated per login request (function)", "KiB", "report"),
-        ("allocated per Argon2id verification (managed)", "KiB", "report"),
-        ("Argon2id hash (19 MiB, t=2, p=1), one thread", "ms", null),
+        (ListAllocated, "KiB", "report"),
+        (DirectAllocated, "KiB", "report"),
+        (LoginAllocated, "KiB", "report"),
+        (Argon2Allocated, "KiB", "report"),
+        (Hash19, "ms", null),
         ("Argon2id hashes per second per core", "1/s", "report"),
-        ("Argon2id hash (190 MiB, t=2, p=1), one thread", "ms", null),
+        (Hash190, "ms", null),
         ("Argon2id: 190 MiB ÷ 19 MiB time", "ratio", "≈ 10 if MemorySize is KiB"),
-        ("worker composition, warm (build + resolve all)", "ms", "report"),
+        (Composition, "ms", "report"),
     ];
+
+    private const string ListFunction = "list page (20) via function";
+    private const string DirectQuery = "list page (20) direct TableClient.QueryAsync";
+    private const string List100k = "list page (10), 100,000-item partition";
+    private const string List10 = "list page (10), 10-item partition";
+    private const string List10InBigTable = "list page (10), 10-item partition in the 100,000-item table";
+    private const string Direct100k = "list page (10), 100,000-item partition, direct query";
+    private const string Login = "login via function";
+    private const string Argon2Verify = "Argon2id verification (19 MiB, t=2, p=1)";
+    private const string ListAllocated = "allocated per list request (function, page of 20)";
+    private const string DirectAllocated = "allocated per direct query (page of 20)";
+    private const string LoginAllocated = "allocated per login request (function)";
+    private const string Argon2Allocated = "allocated per Argon2id verification (managed heap)";
+    private const string Hash19 = "Argon2id hash (19 MiB, t=2, p=1), one thread";
+    private const string Hash190 = "Argon2id hash (190 MiB, t=2, p=1), one thread";
+    private const string Composition = "worker composition, warm (build + resolve all)";
 
     public IReadOnlyDictionary<string, double> Figures => figures;
 
@@ -42,25 +61,28 @@ public sealed class RunSummary(Dictionary<string, double> figures)
 
         var figures = new Dictionary<string, double>
         {
-            [Layout[0].Name] = Ms(nameof(ListBenchmarks.ListFunction100kPage20)),
-            [Layout[1].Name] = Ms(nameof(ListBenchmarks.DirectQuery100kPage20)),
-            [Layout[3].Name] = Ms(nameof(ListBenchmarks.ListFunction100kPage10)),
-            [Layout[4].Name] = Ms(nameof(ListBenchmarks.ListFunction10Page10)),
-            [Layout[6].Name] = Ms(nameof(LoginBenchmarks.LoginFunction)),
-            [Layout[7].Name] = Ms(nameof(LoginBenchmarks.Argon2Verify)),
-            [Layout[9].Name] = KiB(nameof(ListBenchmarks.ListFunction100kPage20)),
-            [Layout[10].Name] = KiB(nameof(ListBenchmarks.DirectQuery100kPage20)),
-            [Layout[11].Name] = KiB(nameof(LoginBenchmarks.LoginFunction)),
-            [Layout[12].Name] = KiB(nameof(LoginBenchmarks.Argon2Verify)),
-            [Layout[13].Name] = Ms(nameof(Argon2Benchmarks.Hash19MiB)),
-            [Layout[15].Name] = Ms(nameof(Argon2Benchmarks.Hash190MiB)),
-            [Layout[17].Name] = Ms(nameof(CompositionBenchmarks.ComposeWorker)),
+            [ListFunction] = Ms(nameof(ListBenchmarks.ListFunctionPage20)),
+            [DirectQuery] = Ms(nameof(ListBenchmarks.DirectQueryPage20)),
+            [List100k] = Ms(nameof(ListBenchmarks.ListFunction100kPage10)),
+            [List10] = Ms(nameof(ListBenchmarks.ListFunction10Page10)),
+            [List10InBigTable] = Ms(nameof(ListBenchmarks.ListFunction10InBigTablePage10)),
+            [Direct100k] = Ms(nameof(ListBenchmarks.DirectQuery100kPage10)),
+            [Login] = Ms(nameof(LoginBenchmarks.LoginFunction)),
+            [Argon2Verify] = Ms(nameof(LoginBenchmarks.Argon2Verify)),
+            [ListAllocated] = KiB(nameof(ListBenchmarks.ListFunctionPage20)),
+            [DirectAllocated] = KiB(nameof(ListBenchmarks.DirectQueryPage20)),
+            [LoginAllocated] = KiB(nameof(LoginBenchmarks.LoginFunction)),
+            [Argon2Allocated] = KiB(nameof(LoginBenchmarks.Argon2Verify)),
+            [Hash19] = Ms(nameof(Argon2Benchmarks.Hash19MiB)),
+            [Hash190] = Ms(nameof(Argon2Benchmarks.Hash190MiB)),
+            [Composition] = Ms(nameof(CompositionBenchmarks.ComposeWorker)),
         };
-        figures[Layout[2].Name] = figures[Layout[0].Name] / figures[Layout[1].Name];
-        figures[Layout[5].Name] = figures[Layout[3].Name] / figures[Layout[4].Name];
-        figures[Layout[8].Name] = figures[Layout[6].Name] / figures[Layout[7].Name];
-        figures[Layout[14].Name] = 1000 / figures[Layout[13].Name];
-        figures[Layout[16].Name] = figures[Layout[15].Name] / figures[Layout[13].Name];
+        figures[Layout[2].Name] = figures[ListFunction] / figures[DirectQuery];
+        figures[Layout[5].Name] = figures[List100k] / figures[List10];
+        figures[Layout[8].Name] = figures[List100k] / figures[List10InBigTable];
+        figures[Layout[11].Name] = figures[Login] / figures[Argon2Verify];
+        figures[Layout[17].Name] = 1000 / figures[Hash19];
+        figures[Layout[19].Name] = figures[Hash190] / figures[Hash19];
         return new RunSummary(figures);
     }
 
