@@ -30,8 +30,6 @@ public sealed class BenchEnvironment
     public const string SmallUserId = "b0000000000000000000000000000010";
     public const string PagedUserId = "b0000000000000000000000000000050";
 
-    private const string SeedMarker = "seed-complete";
-
     private static readonly Lazy<Task<BenchEnvironment>> Shared = new(CreateAsync);
 
     private BenchEnvironment(BenchAzurite azurite, ServiceProvider app, ServiceProvider bigApp)
@@ -81,24 +79,32 @@ public sealed class BenchEnvironment
         var service = new TableServiceClient(Azurite.ConnectionString);
         var items = service.GetTableClient(AppTables.Items);
         var bigItems = service.GetTableClient(BigPrefix + AppTables.Items);
-        if ((await bigItems.GetEntityIfExistsAsync<TableEntity>(SeedMarker, SeedMarker)).HasValue)
+        await SeedOnceAsync(items, "seed-small", async () =>
         {
-            return;
-        }
-
-        Console.WriteLine("// Seeding Azurite under BenchmarkDotNet.Artifacts/azurite, once per machine: this takes Azurite a while.");
-        await SeedItemsAsync(items, PagedUserId, 50);
-        await SeedItemsAsync(items, SmallUserId, 10);
-        await SeedItemsAsync(bigItems, SmallUserId, 10);
-        await SeedItemsAsync(bigItems, LargeUserId, LargePartitionItems);
+            await SeedItemsAsync(items, PagedUserId, 50);
+            await SeedItemsAsync(items, SmallUserId, 10);
+        });
+        await SeedOnceAsync(bigItems, "seed-small", () => SeedItemsAsync(bigItems, SmallUserId, 10));
+        await SeedOnceAsync(bigItems, "seed-large", () => SeedItemsAsync(bigItems, LargeUserId, LargePartitionItems));
 
         var signup = await App.GetRequiredService<AccountService>().SignupAsync(new SignupRequest(LoginEmail, Password, "Bench"), CancellationToken.None);
         if (signup is not (AccountOutcome.SignedIn or AccountOutcome.EmailTaken))
         {
             throw new InvalidOperationException($"The benchmark user could not sign up: {signup}.");
         }
+    }
 
-        await bigItems.AddEntityAsync(new TableEntity(SeedMarker, SeedMarker));
+    /// <summary>Runs a seeding step unless its marker row (partition "seed", outside every user's partition) says it ran.</summary>
+    private static async Task SeedOnceAsync(TableClient table, string marker, Func<Task> seed)
+    {
+        if ((await table.GetEntityIfExistsAsync<TableEntity>("seed", marker)).HasValue)
+        {
+            return;
+        }
+
+        Console.WriteLine($"// Seeding {table.Name} ({marker}) in Azurite under BenchmarkDotNet.Artifacts/azurite; kept for later runs.");
+        await seed();
+        await table.AddEntityAsync(new TableEntity("seed", marker));
         await BenchAzurite.WaitForSaveAsync();
     }
 
