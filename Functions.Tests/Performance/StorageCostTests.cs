@@ -145,6 +145,9 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.True(list[0].IsSinglePartitionQuery, list[0].ToString());
         Assert.True(nextPage[0].IsSinglePartitionQuery, nextPage[0].ToString());
         Assert.Contains(user.Id, list[0].Filter!, StringComparison.Ordinal);
+        // The server returns one page of exactly the size asked for, whatever the partition holds.
+        Assert.Contains("$top=2", list[0].Query, StringComparison.Ordinal);
+        Assert.Contains("NextRowKey=", nextPage[0].Query, StringComparison.Ordinal);
         AssertPartitionScoped([.. create, .. get, .. update, .. list, .. nextPage, .. delete]);
     }
 

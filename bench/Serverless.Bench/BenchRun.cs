@@ -9,7 +9,7 @@ namespace Serverless.Bench;
 
 public static class BenchRun
 {
-    public static readonly Type[] All = [typeof(ListBenchmarks), typeof(LoginBenchmarks), typeof(Argon2Benchmarks), typeof(CompositionBenchmarks)];
+    public static readonly Type[] All = [typeof(ListBenchmarks), typeof(RequestOverheadBenchmarks), typeof(LoginBenchmarks), typeof(Argon2Benchmarks), typeof(CompositionBenchmarks)];
 
     public static string ArtifactsPath => RepositoryRoot.Combine("BenchmarkDotNet.Artifacts");
 
@@ -23,7 +23,7 @@ public static class BenchRun
             .WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true))
             .WithLaunchCount(1)
             .WithWarmupCount(3)
-            .WithIterationCount(12)
+            .WithIterationCount(15)
             .WithId("Short");
         var config = ManualConfig.Create(DefaultConfig.Instance)
             .AddJob(job)
@@ -31,7 +31,7 @@ public static class BenchRun
             .WithArtifactsPath(ArtifactsPath)
             .WithOptions(ConfigOptions.DisableLogFile);
         var types = classNames.Length == 0 ? All : [.. All.Where(type => classNames.Contains(type.Name, StringComparer.OrdinalIgnoreCase))];
-        if (types.Any(type => type == typeof(ListBenchmarks) || type == typeof(LoginBenchmarks)))
+        if (types.Any(type => type != typeof(Argon2Benchmarks) && type != typeof(CompositionBenchmarks)))
         {
             // Azurite, the app and the seeded items, before any benchmark runs (the seeding takes minutes).
             _ = BenchEnvironment.Get();
