@@ -15,13 +15,16 @@ public sealed class PasswordHasher
     private const int HashBytes = 32;
     private const string Prefix = "$argon2id$v=19$";
 
-    private readonly Argon2Settings current;
-    private readonly string dummyHash;
+    // Any salt will do for a derivation whose result is thrown away.
+    private static readonly byte[] DummySalt = new byte[SaltBytes];
+    private static readonly byte[] DummyHash = new byte[HashBytes];
 
+    private readonly Argon2Settings current;
+
+    // No hash is made here: this runs on a cold start's first request, and an Argon2id hash there cost that request tens of ms.
     public PasswordHasher(AuthOptions options)
     {
         current = options.Argon2;
-        dummyHash = Hash("not a real password: only here to spend the same time", current);
     }
 
     public string Hash(string password) => Hash(password, current);
@@ -52,7 +55,8 @@ public sealed class PasswordHasher
     }
 
     /// <summary>Spends one verification's time when there is no account, so timing does not tell which emails exist.</summary>
-    public void VerifyNothing(string password) => Verify(password, dummyHash);
+    public void VerifyNothing(string password) =>
+        _ = CryptographicOperations.FixedTimeEquals(Derive(password, DummySalt, current), DummyHash);
 
     private static byte[] Derive(string password, byte[] salt, Argon2Settings settings)
     {

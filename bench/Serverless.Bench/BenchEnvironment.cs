@@ -1,0 +1,136 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serverless.ColdStart;
+using Serverless.Functions;
+using Serverless.Functions.Accounts;
+using Serverless.Functions.Items;
+using Serverless.Functions.Storage;
+
+namespace Serverless.Bench;
+
+/// <summary>
+/// One Azurite and the app composed twice for the whole run (the benchmarks run in this process):
+/// <list type="bullet">
+/// <item><see cref="App"/>: the app's own tables, with a user of 50 items, a user of 10 items and a user who logs in;</item>
+/// <item><see cref="BigApp"/>: the same app on tables prefixed "Big", whose Items hold a user of 100,000 items and one of 10.</item>
+/// </list>
+/// Two sets of tables because Azurite, unlike Table Storage, scans the whole table for every query (see docs/performance.md).
+/// </summary>
+public sealed class BenchEnvironment
+{
+    public const int LargePartitionItems = 100_000;
+    public const string BigPrefix = "Big";
+    public const string Password = "correct horse battery staple";
+    public const string LoginEmail = "bench-login@example.com";
+
+    // Fixed ids, so seeded data on disk is found again by later runs.
+    public const string LargeUserId = "b0000000000000000000000000100000";
+    public const string SmallUserId = "b0000000000000000000000000000010";
+    public const string PagedUserId = "b0000000000000000000000000000050";
+
+    private static readonly Lazy<Task<BenchEnvironment>> Shared = new(CreateAsync);
+
+    private BenchEnvironment(BenchAzurite azurite, ServiceProvider app, ServiceProvider bigApp)
+    {
+        Azurite = azurite;
+        App = app;
+        BigApp = bigApp;
+    }
+
+    public BenchAzurite Azurite { get; }
+
+    public ServiceProvider App { get; }
+
+    public ServiceProvider BigApp { get; }
+
+    public static BenchEnvironment Get() => Shared.Value.GetAwaiter().GetResult();
+
+    public static TableClient Table(IServiceProvider app, string name) => app.GetRequiredService<AppTables>().GetAsync(name, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>A bearer token for the user, as a client would send it.</summary>
+    public string AccessTokenFor(string userId) => App.GetRequiredService<AccessTokens>().Issue(userId, "bench-" + userId);
+
+    private static async Task<BenchEnvironment> CreateAsync()
+    {
+        var azurite = await BenchAzurite.StartAsync();
+        var environment = new BenchEnvironment(azurite, Compose(azurite, ""), Compose(azurite, BigPrefix));
+        await environment.App.GetRequiredService<AppTables>().EnsureCreatedAsync();
+        await environment.BigApp.GetRequiredService<AppTables>().EnsureCreatedAsync();
+        await environment.SeedAsync();
+        return environment;
+    }
+
+    // The app's composition with no log provider: what logging costs depends on where the host sends it, not on this code.
+    private static ServiceProvider Compose(BenchAzurite azurite, string tablePrefix)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(WorkerComposition.LocalSettings(azurite.ConnectionString)).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging();
+        services.AddServerlessApp(configuration);
+        services.AddSingleton(provider => new AppTables(
+            provider.GetRequiredService<TableServiceClient>(), provider.GetRequiredService<ILogger<AppTables>>(), tablePrefix));
+        return services.BuildServiceProvider();
+    }
+
+    private async Task SeedAsync()
+    {
+        // Seeding goes through a client of its own: the app's gives up after 2 seconds, and a batch can take longer on Azurite.
+        var service = new TableServiceClient(Azurite.ConnectionString);
+        var items = service.GetTableClient(AppTables.Items);
+        var bigItems = service.GetTableClient(BigPrefix + AppTables.Items);
+        await SeedOnceAsync(items, "seed-small", async () =>
+        {
+            await SeedItemsAsync(items, PagedUserId, 50);
+            await SeedItemsAsync(items, SmallUserId, 10);
+        });
+        await SeedOnceAsync(bigItems, "seed-small", () => SeedItemsAsync(bigItems, SmallUserId, 10));
+        await SeedOnceAsync(bigItems, "seed-large", () => SeedItemsAsync(bigItems, LargeUserId, LargePartitionItems));
+
+        var signup = await App.GetRequiredService<AccountService>().SignupAsync(new SignupRequest(LoginEmail, Password, "Bench"), CancellationToken.None);
+        if (signup is not (AccountOutcome.SignedIn or AccountOutcome.EmailTaken))
+        {
+            throw new InvalidOperationException($"The benchmark user could not sign up: {signup}.");
+        }
+    }
+
+    /// <summary>Runs a seeding step unless its marker row (partition "seed", outside every user's partition) says it ran.</summary>
+    private static async Task SeedOnceAsync(TableClient table, string marker, Func<Task> seed)
+    {
+        if ((await table.GetEntityIfExistsAsync<TableEntity>("seed", marker)).HasValue)
+        {
+            return;
+        }
+
+        Console.WriteLine($"// Seeding {table.Name} ({marker}) in Azurite under BenchmarkDotNet.Artifacts/azurite; kept for later runs.");
+        await seed();
+        await table.AddEntityAsync(new TableEntity("seed", marker));
+        await BenchAzurite.WaitForSaveAsync();
+    }
+
+    /// <summary>Batches of 100 (the most one transaction takes) in the item shape ItemStore writes.</summary>
+    private static async Task SeedItemsAsync(TableClient table, string userId, int count)
+    {
+        var start = DateTime.UtcNow;
+        for (var first = 0; first < count; first += 100)
+        {
+            var actions = Enumerable.Range(first, Math.Min(100, count - first)).Select(i =>
+            {
+                var createdAt = start.AddMilliseconds(-i);
+                var entity = new TableEntity(userId, ItemId.New(createdAt))
+                {
+                    ["Title"] = "Item number " + i,
+                    ["Description"] = i % 2 == 0 ? "" : "A description of moderate length for item " + i,
+                    ["CreatedAt"] = createdAt,
+                    ["UpdatedAt"] = createdAt,
+                };
+                return new TableTransactionAction(TableTransactionActionType.Add, entity);
+            });
+            await table.SubmitTransactionAsync(actions);
+            if ((first + 100) % 10_000 == 0)
+            {
+                Console.WriteLine($"// seeded {first + 100:N0} of {count:N0} items for {userId} in {DateTime.UtcNow - start:mm\\:ss}");
+            }
+        }
+    }
+}
