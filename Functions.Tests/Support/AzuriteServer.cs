@@ -64,6 +64,21 @@ public sealed class AzuriteServer : IAsyncDisposable
 
         process = null;
         AppDomain.CurrentDomain.ProcessExit -= KillOnExit;
+        // A persistent Azurite writes its data to disk every 5 seconds; killed, it would lose the last 5 seconds of
+        // writes, which no real storage outage does. Interrupted (SIGINT), it saves them and exits.
+        if (!running.HasExited && dataDirectory is not null && Interrupt(running.Id) == 0)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await running.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Still running: killed below.
+            }
+        }
+
         if (!running.HasExited)
         {
             running.Kill(entireProcessTree: true);
@@ -71,6 +86,21 @@ public sealed class AzuriteServer : IAsyncDisposable
 
         await running.WaitForExitAsync();
         running.Dispose();
+    }
+
+    private static int Interrupt(int processId)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            UseShellExecute = false,
+        });
+        if (kill is null)
+        {
+            return -1;
+        }
+
+        kill.WaitForExit();
+        return kill.ExitCode;
     }
 
     public async ValueTask DisposeAsync()

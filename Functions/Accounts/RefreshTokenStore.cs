@@ -26,7 +26,19 @@ public sealed class RefreshTokenStore(AppTables tables)
     public async Task AddAsync(RefreshFamily family, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.RefreshTokens, cancellationToken);
-        await table.AddEntityAsync(FamilyEntity.From(family), cancellationToken);
+        try
+        {
+            await table.AddEntityAsync(FamilyEntity.From(family), cancellationToken);
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
+        {
+            // Family ids are 128 random bits: a conflict is a resent insert whose first answer was lost, so the session
+            // is already stored. Anything else in the way is a real fault.
+            if (await FindAsync(family.FamilyId, cancellationToken) is not { } stored || stored.SecretHash != family.SecretHash)
+            {
+                throw;
+            }
+        }
     }
 
     public async Task<RefreshFamily?> FindAsync(string familyId, CancellationToken cancellationToken)
@@ -45,9 +57,14 @@ public sealed class RefreshTokenStore(AppTables tables)
             await table.UpdateEntityAsync(FamilyEntity.From(family), family.ETag, TableUpdateMode.Replace, cancellationToken);
             return true;
         }
-        catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
+        catch (RequestFailedException exception) when (TableErrors.IsNotFound(exception))
         {
             return false;
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception))
+        {
+            // Another refresh won, unless this is a resent write whose first answer was lost: then the row holds our secret.
+            return await FindAsync(family.FamilyId, cancellationToken) is { } stored && stored.SecretHash == family.SecretHash && !stored.Revoked;
         }
     }
 

@@ -22,7 +22,8 @@ public sealed class UserStore(AppTables tables)
         }
         catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
         {
-            return false;
+            // A resent insert whose first answer was lost meets its own row: that is this signup, not a taken email.
+            return await FindAsync(user.AccountKey, cancellationToken) is { } stored && stored.Id == user.Id;
         }
     }
 

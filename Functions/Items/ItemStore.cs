@@ -12,7 +12,7 @@ public sealed class ItemStore(AppTables tables)
 {
     private static readonly string[] ListColumns = ["RowKey", "Title", "Description", "CreatedAt", "UpdatedAt"];
 
-    /// <summary>Adds the item; false only if its id is already taken (a new id fixes that).</summary>
+    /// <summary>Adds the item; null only if its id is already taken by another item (a new id fixes that).</summary>
     public async Task<string?> TryAddAsync(string userId, ItemView item, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Items, cancellationToken);
@@ -23,7 +23,9 @@ public sealed class ItemStore(AppTables tables)
         }
         catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
         {
-            return null;
+            // The SDK resends a request whose answer was lost; if the first one landed, the row in the way is this very
+            // item, already stored. Taking it for a collision would store the item a second time under a new id.
+            return await FindAsync(userId, item.Id, cancellationToken) is { } stored && stored.Item == item ? stored.ETag : null;
         }
     }
 
@@ -43,9 +45,17 @@ public sealed class ItemStore(AppTables tables)
             var response = await table.UpdateEntityAsync(ItemEntity.From(userId, item), ifMatch, TableUpdateMode.Merge, cancellationToken);
             return new WriteResult(WriteStatus.Done, response.Headers.ETag?.ToString());
         }
-        catch (RequestFailedException exception) when (TableErrors.IsNotFound(exception) || TableErrors.IsPreconditionFailed(exception))
+        catch (RequestFailedException exception) when (TableErrors.IsNotFound(exception))
         {
-            return new WriteResult(TableErrors.IsNotFound(exception) ? WriteStatus.NotFound : WriteStatus.PreconditionFailed, null);
+            return new WriteResult(WriteStatus.NotFound, null);
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception))
+        {
+            // A resent update whose first answer was lost fails its own If-Match: if the item holds exactly what this
+            // update wrote, the update happened.
+            return await FindAsync(userId, item.Id, cancellationToken) is { } stored && stored.Item == item
+                ? new WriteResult(WriteStatus.Done, stored.ETag)
+                : new WriteResult(WriteStatus.PreconditionFailed, null);
         }
     }
 

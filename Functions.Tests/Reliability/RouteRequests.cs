@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Serverless.Functions.Http;
+using Serverless.Functions.Tests.Support;
+
+namespace Serverless.Functions.Tests.Reliability;
+
+/// <summary>What the routes need to be called successfully: a signed-in user with two sessions and two items.</summary>
+public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken, string ItemId, string ItemETag, string DisposableItemId, string NewEmail)
+{
+    public static async Task<RouteFixtures> CreateAsync(TestApp app)
+    {
+        var user = await app.NewUserAsync("routes");
+        var second = await app.LoginAsync(user.Email);
+        var item = await app.PostJsonAsync("/api/items", new { title = "Kept", description = "for the routes" }, user.AccessToken);
+        var disposable = await app.PostJsonAsync("/api/items", new { title = "Disposable" }, user.AccessToken);
+        Assert.True(second.Status == 200 && item.Status == 201 && disposable.Status == 201, $"{second} {item} {disposable}");
+        return new RouteFixtures(
+            user,
+            second.Json.GetProperty("refreshToken").GetString()!,
+            item.Json.GetProperty("id").GetString()!,
+            item.Header("ETag")!,
+            disposable.Json.GetProperty("id").GetString()!,
+            AccountsTestExtensions.UniqueEmail("routes-new"));
+    }
+}
+
+/// <summary>One well-formed request to one function, and the status it gets when everything works.</summary>
+public sealed record RouteRequest(string Function, string Method, string Path, int SuccessStatus, string? Body = null,
+    IReadOnlyDictionary<string, string>? Headers = null)
+{
+    public bool NeedsToken { get; init; }
+
+    public bool TouchesStorage { get; init; } = true;
+
+    public Task<TestResponse> SendAsync(TestApp app, string? bearer, CancellationToken cancellationToken = default) =>
+        app.SendAsync(Method, Path, Body, Body is null ? null : "application/json", NeedsToken ? bearer : null,
+            Headers?.ToDictionary(), cancellationToken);
+
+    public override string ToString() => $"{Function}: {Method} {Path}";
+}
+
+/// <summary>
+/// One request per HTTP function, found through <see cref="FunctionRoute.All"/> (the attributes the host reads):
+/// a function added without a request here fails every suite that walks the routes, naming it.
+/// </summary>
+public static class RouteRequests
+{
+    public static IReadOnlyList<RouteRequest> All(RouteFixtures fixtures) => [.. FunctionRoute.All.Select(route => For(route, fixtures))];
+
+    public static RouteRequest For(FunctionRoute route, RouteFixtures f)
+    {
+        var request = route.Name switch
+        {
+            "Signup" => Post(route, "/api/auth/signup", 201, new { email = f.NewEmail, password = AccountsTestExtensions.GoodPassword }),
+            "Login" => Post(route, "/api/auth/login", 200, new { email = f.User.Email, password = AccountsTestExtensions.GoodPassword }),
+            "Refresh" => Post(route, "/api/auth/refresh", 200, new { refreshToken = f.User.RefreshToken }),
+            "Logout" => Post(route, "/api/auth/logout", 204, new { refreshToken = f.LogoutRefreshToken }),
+            "Me" => new RouteRequest(route.Name, "GET", "/api/me", 200),
+            "ListItems" => new RouteRequest(route.Name, "GET", "/api/items?limit=5", 200),
+            "CreateItem" => Post(route, "/api/items", 201, new { title = "Created by the route walk" }),
+            "GetItem" => new RouteRequest(route.Name, "GET", "/api/items/" + f.ItemId, 200),
+            "UpdateItem" => new RouteRequest(route.Name, "PUT", "/api/items/" + f.ItemId, 200,
+                JsonSerializer.Serialize(new { title = "Updated by the route walk" }), IfMatch(f.ItemETag)),
+            "DeleteItem" => new RouteRequest(route.Name, "DELETE", "/api/items/" + f.DisposableItemId, 204),
+            "Health" => new RouteRequest(route.Name, "GET", "/api/health", 200),
+            "OpenApi" => new RouteRequest(route.Name, "GET", "/api/openapi.json", 200) { TouchesStorage = false },
+            _ => throw new InvalidOperationException(
+                $"No reliability request for function {route.Name}: add one to {nameof(RouteRequests)} so the suites cover it."),
+        };
+        return request with { NeedsToken = !FunctionAccess.AllowsAnonymous(route.Method) };
+    }
+
+    public static Dictionary<string, string> IfMatch(string etag) => new() { ["If-Match"] = etag };
+
+    private static RouteRequest Post(FunctionRoute route, string path, int successStatus, object body) =>
+        new(route.Name, "POST", path, successStatus, JsonSerializer.Serialize(body));
+}
