@@ -3,7 +3,7 @@
 //
 // Test-time overrides, without editing this file, in order of precedence:
 //   1. `?api=<base url>` in the page's query string, e.g.
-//        http://127.0.0.1:8000/?api=http://127.0.0.1:7072/api
+//        http://127.0.0.1:5173/?api=http://127.0.0.1:7072/api
 //      Honoured only when the page itself is served from a loopback host: on a real
 //      origin a crafted link must not be able to send people's passwords elsewhere.
 //   2. `globalThis.__API_BASE_URL__`, set before this module is evaluated
