@@ -60,7 +60,14 @@ public sealed partial class AccountService(
         }
 
         var accountKey = EmailAddress.KeyOf(request.Email!);
-        var throttleState = await throttle.ReadAsync(accountKey, cancellationToken);
+        var password = request.Password!;
+
+        // Both reads at once, so a login waits for one storage round trip before hashing instead of two;
+        // the throttle still decides before any hashing is done.
+        var throttleRead = throttle.ReadAsync(accountKey, cancellationToken);
+        var userRead = IsTooLong(password) ? Task.FromResult<UserRecord?>(null) : users.FindAsync(accountKey, cancellationToken);
+        await Task.WhenAll(throttleRead, userRead);
+        var throttleState = await throttleRead;
         if (throttle.RetryAfter(throttleState) is { } wait)
         {
             LogThrottled(logger, Hint(accountKey), TraceContext.CurrentTraceId);
@@ -68,7 +75,7 @@ public sealed partial class AccountService(
             return new AccountOutcome.Throttled(wait);
         }
 
-        var user = await VerifyAsync(accountKey, request.Password!, cancellationToken);
+        var user = await VerifyAsync(await userRead, password, cancellationToken);
         if (user is null)
         {
             await throttle.RecordFailureAsync(accountKey, throttleState, cancellationToken);
@@ -156,14 +163,16 @@ public sealed partial class AccountService(
         return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
     }
 
-    private async Task<UserRecord?> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken)
+    // No stored password is this long, and hashing it would only cost us.
+    private static bool IsTooLong(string password) => Text.CodePoints(password) > AuthOptions.MaxPasswordLength;
+
+    private async Task<UserRecord?> VerifyAsync(UserRecord? user, string password, CancellationToken cancellationToken)
     {
-        if (Text.CodePoints(password) > AuthOptions.MaxPasswordLength)
+        if (IsTooLong(password))
         {
-            return null; // no stored password is this long, and hashing it would only cost us
+            return null;
         }
 
-        var user = await users.FindAsync(accountKey, cancellationToken);
         if (user is null)
         {
             hasher.VerifyNothing(password);
