@@ -1,5 +1,4 @@
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Serverless.Functions.Accounts;
@@ -14,20 +13,11 @@ namespace Serverless.Functions.Tests.Reliability;
 /// another user's ids are not found and stay as they were, and a deleted account's token reaches nothing of a new
 /// account with the same email.
 /// </summary>
-public sealed class AuthorizationTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<RoutesFixture>
 {
-    private TestApp app = null!;
-    private StorageRequestCounter storageRequests = null!;
-    private RouteFixtures owner = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        app = TestApp.Create(azurite.ConnectionString, configureServices: StorageRequestCounter.AddTo);
-        storageRequests = app.Services.GetRequiredService<StorageRequestCounter>();
-        owner = await RouteFixtures.CreateAsync(app);
-    }
-
-    public ValueTask DisposeAsync() => app.DisposeAsync();
+    private readonly TestApp app = routes.App;
+    private readonly StorageRequestCounter storageRequests = routes.StorageRequests;
+    private readonly RouteFixtures owner = routes.Owner;
 
     private static readonly string[] BadTokenKinds =
         ["missing", "forged with another key", "expired", "alg none", "wrong audience", "wrong issuer", "no sub", "hs512", "truncated", "garbage"];
@@ -48,7 +38,7 @@ public sealed class AuthorizationTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task Every_bad_token_gets_401_on_every_protected_route_before_any_storage_request(string function)
     {
         var request = RouteRequests.For(FunctionRoute.All.Single(route => route.Name == function), owner);
-        var before = await StorageSnapshot.TakeAsync(app, azurite.ConnectionString);
+        var before = await StorageSnapshot.TakeAsync(app, routes.ConnectionString);
 
         foreach (var kind in BadTokenKinds)
         {
@@ -61,7 +51,7 @@ public sealed class AuthorizationTests(AzuriteFixture azurite) : IAsyncLifetime
             Assert.True(storageRequests.Count == 0, $"{request} with a {kind} token reached storage: {string.Join(", ", storageRequests.Requests)}");
         }
 
-        Assert.Empty(before.ChangesTo(await StorageSnapshot.TakeAsync(app, azurite.ConnectionString)));
+        Assert.Empty(before.ChangesTo(await StorageSnapshot.TakeAsync(app, routes.ConnectionString)));
     }
 
     [Fact]
@@ -70,7 +60,7 @@ public sealed class AuthorizationTests(AzuriteFixture azurite) : IAsyncLifetime
         var intruder = await app.NewUserAsync("intruder");
         var ownerPage = await app.GetAsync("/api/items?limit=1", owner.User.AccessToken);
         var ownerCursor = ownerPage.Json.GetProperty("nextCursor").GetString()!;
-        var before = await StorageSnapshot.TakeAsync(app, azurite.ConnectionString);
+        var before = await StorageSnapshot.TakeAsync(app, routes.ConnectionString);
         var itemRoutes = FunctionRoute.All.Where(route => route.Route.StartsWith("items/", StringComparison.Ordinal)).ToList();
 
         var attempts = new List<(string Attempt, TestResponse Response)>();
@@ -97,7 +87,7 @@ public sealed class AuthorizationTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.All(attempts, attempt => Assert.True(attempt.Response.Status == 404, $"{attempt.Attempt} by another user -> {attempt.Response}"));
         Assert.Equal(0, list.Json.GetProperty("items").GetArrayLength());
         Assert.Equal(400, borrowedCursor.Status);
-        Assert.Empty(before.ChangesTo(await StorageSnapshot.TakeAsync(app, azurite.ConnectionString)));
+        Assert.Empty(before.ChangesTo(await StorageSnapshot.TakeAsync(app, routes.ConnectionString)));
         Assert.Equal(200, (await app.GetAsync("/api/items/" + owner.ItemId, owner.User.AccessToken)).Status);
         Assert.Equal(200, (await app.GetAsync("/api/items/" + owner.DisposableItemId, owner.User.AccessToken)).Status);
     }

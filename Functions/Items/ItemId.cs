@@ -20,6 +20,7 @@ public static partial class ItemId
     public static DateTime CreatedAt(string id) =>
         new(DateTime.MaxValue.Ticks - long.Parse(id.AsSpan(0, 19), CultureInfo.InvariantCulture), DateTimeKind.Utc);
 
-    [GeneratedRegex("^[0-9]{19}[0-9a-f]{16}$", RegexOptions.CultureInvariant)]
+    // \z, not $: "$" also matches before a final line break, which would let "<id>\n" through to storage.
+    [GeneratedRegex(@"^[0-9]{19}[0-9a-f]{16}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Shape();
 }

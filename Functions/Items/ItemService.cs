@@ -160,7 +160,8 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         return true;
     }
 
-    [GeneratedRegex(@"^W/""datetime'[0-9A-Za-z%.:\-]{1,64}'""$", RegexOptions.CultureInvariant)]
+    // \z, not $: "$" also matches before a final line break, and a header value with one makes the storage call throw.
+    [GeneratedRegex(@"^W/""datetime'[0-9A-Za-z%.:\-]{1,64}'""\z", RegexOptions.CultureInvariant)]
     private static partial Regex StorageETag();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created item {ItemId} for user {UserId}")]
