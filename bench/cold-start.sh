@@ -10,10 +10,11 @@ runs="${1:-21}"
 out="$root/BenchmarkDotNet.Artifacts/cold-start"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+mkdir -p "$out"
 for r2r in false true; do
   rm -rf "$out/r2r-$r2r"
   dotnet publish "$root/bench/ColdStart/ColdStart.csproj" -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun="$r2r" -o "$out/r2r-$r2r" >/dev/null
+    -p:PublishReadyToRun="$r2r" -o "$out/r2r-$r2r" >"$out/publish-$r2r.log"
 done
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
