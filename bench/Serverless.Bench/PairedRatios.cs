@@ -19,6 +19,7 @@ public static class PairedRatios
         {
             ["paired: list function ÷ direct query"] = Ratio(list.ListFunctionPage20, list.DirectQueryPage20, 300),
             ["paired: list 100,000 items ÷ 10 items"] = Ratio(list.ListFunction100kPage10, list.ListFunction10Page10, 60),
+            ["paired: list 100,000 items, function ÷ direct query"] = Ratio(list.ListFunction100kPage10, list.DirectQuery100kPage10, 60),
             ["paired: login function ÷ Argon2id verification"] = Ratio(login.LoginFunction, () => Task.FromResult(login.Argon2Verify()), 80),
         };
     }
