@@ -10,10 +10,11 @@ runs="${1:-21}"
 out="$root/BenchmarkDotNet.Artifacts/cold-start"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+mkdir -p "$out"
 for r2r in false true; do
   rm -rf "$out/r2r-$r2r"
   dotnet publish "$root/bench/ColdStart/ColdStart.csproj" -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun="$r2r" -o "$out/r2r-$r2r" >/dev/null
+    -p:PublishReadyToRun="$r2r" -o "$out/r2r-$r2r" >"$out/publish-$r2r.log"
 done
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -35,11 +36,11 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 field() { grep "^r2r=$1 " "$results" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
 
 echo "runs per build: $runs (alternating); load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-12s %10s %22s %12s %16s %10s\n' "ReadyToRun" "build_ms" "account_functions_ms" "resolve_ms" "composition_ms" "wall_ms"
+printf '%-12s %10s %22s %12s %16s %10s %9s\n' "ReadyToRun" "build_ms" "account_functions_ms" "resolve_ms" "composition_ms" "wall_ms" "rss_mib"
 for r2r in false true; do
-  printf '%-12s %10s %22s %12s %16s %10s\n' "$r2r" "$(field "$r2r" build_ms | median)" "$(field "$r2r" account_functions_ms | median)" \
+  printf '%-12s %10s %22s %12s %16s %10s %9s\n' "$r2r" "$(field "$r2r" build_ms | median)" "$(field "$r2r" account_functions_ms | median)" \
     "$(field "$r2r" resolve_ms | median)" \
-    "$(field "$r2r" composition_ms | median)" "$(field "$r2r" wall_ms | median)"
+    "$(field "$r2r" composition_ms | median)" "$(field "$r2r" wall_ms | median)" "$(field "$r2r" rss_mib | median)"
 done
 echo "publish size: without ReadyToRun $(du -sm "$out/r2r-false" | cut -f1) MB, with $(du -sm "$out/r2r-true" | cut -f1) MB"
 echo "every run: $results"

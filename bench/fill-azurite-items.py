@@ -5,8 +5,8 @@ Azurite 3.35 checks each insert against the whole partition, so inserting 100,00
 the API takes it well over an hour on a 2-core machine (50,000 took 18 minutes, and each batch gets slower).
 This writes the missing items straight into BenchmarkDotNet.Artifacts/azurite/__azurite_db_table__.json, with the
 same keys, properties and metadata Azurite writes for the bench's batch inserts, and rebuilds the two key indices.
-Run it with no Azurite running on that folder, after `Serverless.Bench seed` has created the tables (it may be
-stopped part-way), then run `seed` again: it finds the markers and only signs up the login user.
+Run it with no Azurite running on that folder, after `Serverless.Bench seed` has started on the 100,000-item partition
+(stop it there with Ctrl-C), then run `seed` again: it finds the partition complete and goes on.
 """
 import datetime
 import json
@@ -55,10 +55,12 @@ def main(path):
     with open(path, encoding="utf-8") as file:
         db = json.load(file)
     collections = {c["name"]: c for c in db["collections"]}
-    items = collections[f"{ACCOUNT}$Items"]
-    big = collections[f"{ACCOUNT}$BigItems"]
-    now = datetime.datetime.now(datetime.timezone.utc)
+    big = collections.get(f"{ACCOUNT}$BigItems")
+    markers = {doc["RowKey"] for doc in big["data"] if doc["PartitionKey"] == "seed"} if big else set()
+    if "seed-small" not in markers:
+        sys.exit("Run `Serverless.Bench seed` first, and stop it only once it seeds the 100,000-item partition.")
 
+    now = datetime.datetime.now(datetime.timezone.utc)
     have = sum(1 for doc in big["data"] if doc["PartitionKey"] == LARGE_USER)
     oldest = min((doc for doc in big["data"] if doc["PartitionKey"] == LARGE_USER),
                  key=lambda doc: doc["properties"]["CreatedAt"], default=None)
@@ -73,12 +75,9 @@ def main(path):
                  "UpdatedAt": text(created), "UpdatedAt@odata.type": "Edm.DateTime"}
         add(big, entity(LARGE_USER, row, props, now, big["maxId"] + 1))
 
-    for collection, markers in ((items, ["seed-small"]), (big, ["seed-small", "seed-large"])):
-        present = {doc["RowKey"] for doc in collection["data"] if doc["PartitionKey"] == "seed"}
-        for marker in markers:
-            if marker not in present:
-                add(collection, entity("seed", marker, {}, now, collection["maxId"] + 1))
-        reindex(collection)
+    if "seed-large" not in markers:
+        add(big, entity("seed", "seed-large", {}, now, big["maxId"] + 1))
+    reindex(big)
 
     with open(path + ".tmp", "w", encoding="utf-8") as file:
         json.dump(db, file)

@@ -20,5 +20,9 @@ var accountFunctions = clock.Elapsed;
 var objects = WorkerComposition.ResolveAll(host, registrations);
 var resolved = clock.Elapsed;
 
+// The worker's resident memory once composed: the baseline that concurrent Argon2id hashes add to (Linux only).
+var residentMiB = File.ReadLines("/proc/self/status").First(line => line.StartsWith("VmRSS:", StringComparison.Ordinal))
+    .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"build_ms={built.TotalMilliseconds:F1} account_functions_ms={(accountFunctions - built).TotalMilliseconds:F1} resolve_ms={(resolved - built).TotalMilliseconds:F1} composition_ms={resolved.TotalMilliseconds:F1} objects={objects} functions={WorkerComposition.FunctionClasses.Count}"));
+    $"build_ms={built.TotalMilliseconds:F1} account_functions_ms={(accountFunctions - built).TotalMilliseconds:F1} resolve_ms={(resolved - built).TotalMilliseconds:F1} composition_ms={resolved.TotalMilliseconds:F1} objects={objects} functions={WorkerComposition.FunctionClasses.Count} rss_mib={long.Parse(residentMiB, CultureInfo.InvariantCulture) / 1024}"));

@@ -7,16 +7,19 @@ using Serverless.Functions;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
 using Serverless.Functions.Storage;
+using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Bench;
 
 /// <summary>
-/// One Azurite and the app composed twice for the whole run (the benchmarks run in this process):
+/// Two Azurites and the app composed on each, for the whole run (the benchmarks run in this process):
 /// <list type="bullet">
-/// <item><see cref="App"/>: the app's own tables, with a user of 50 items, a user of 10 items and a user who logs in;</item>
-/// <item><see cref="BigApp"/>: the same app on tables prefixed "Big", whose Items hold a user of 100,000 items and one of 10.</item>
+/// <item><see cref="App"/>: an in-memory Azurite seeded at every run, with a user of 50 items, a user of 10 items and a user who logs in;</item>
+/// <item><see cref="BigApp"/>: a persistent Azurite (tables prefixed "Big") whose Items hold a user of 100,000 items and one of 10,
+/// seeded once per machine and only read by the benchmarks.</item>
 /// </list>
-/// Two sets of tables because Azurite, unlike Table Storage, scans the whole table for every query (see docs/performance.md).
+/// Apart because Azurite, unlike Table Storage, scans the whole table for every query, and because a persistent Azurite
+/// rewrites its whole database file (tens of MB with the 100,000 items) a few seconds after any write, stalling requests.
 /// </summary>
 public sealed class BenchEnvironment
 {
@@ -32,14 +35,17 @@ public sealed class BenchEnvironment
 
     private static readonly Lazy<Task<BenchEnvironment>> Shared = new(CreateAsync);
 
-    private BenchEnvironment(BenchAzurite azurite, ServiceProvider app, ServiceProvider bigApp)
+    private BenchEnvironment(AzuriteServer azurite, BenchAzurite bigAzurite, ServiceProvider app, ServiceProvider bigApp)
     {
         Azurite = azurite;
+        BigAzurite = bigAzurite;
         App = app;
         BigApp = bigApp;
     }
 
-    public BenchAzurite Azurite { get; }
+    public AzuriteServer Azurite { get; }
+
+    public BenchAzurite BigAzurite { get; }
 
     public ServiceProvider App { get; }
 
@@ -54,8 +60,10 @@ public sealed class BenchEnvironment
 
     private static async Task<BenchEnvironment> CreateAsync()
     {
-        var azurite = await BenchAzurite.StartAsync();
-        var environment = new BenchEnvironment(azurite, Compose(azurite, ""), Compose(azurite, BigPrefix));
+        var azurite = await AzuriteServer.StartAsync();
+        var bigAzurite = await BenchAzurite.StartAsync();
+        var environment = new BenchEnvironment(
+            azurite, bigAzurite, Compose(azurite.ConnectionString, ""), Compose(bigAzurite.ConnectionString, BigPrefix));
         await environment.App.GetRequiredService<AppTables>().EnsureCreatedAsync();
         await environment.BigApp.GetRequiredService<AppTables>().EnsureCreatedAsync();
         await environment.SeedAsync();
@@ -63,9 +71,9 @@ public sealed class BenchEnvironment
     }
 
     // The app's composition with no log provider: what logging costs depends on where the host sends it, not on this code.
-    private static ServiceProvider Compose(BenchAzurite azurite, string tablePrefix)
+    private static ServiceProvider Compose(string connectionString, string tablePrefix)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(WorkerComposition.LocalSettings(azurite.ConnectionString)).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(WorkerComposition.LocalSettings(connectionString)).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging();
         services.AddServerlessApp(configuration);
         services.AddSingleton(provider => new AppTables(
@@ -76,16 +84,15 @@ public sealed class BenchEnvironment
     private async Task SeedAsync()
     {
         // Seeding goes through a client of its own: the app's gives up after 2 seconds, and a batch can take longer on Azurite.
-        var service = new TableServiceClient(Azurite.ConnectionString);
-        var items = service.GetTableClient(AppTables.Items);
-        var bigItems = service.GetTableClient(BigPrefix + AppTables.Items);
-        await SeedOnceAsync(items, "seed-small", async () =>
+        var items = new TableServiceClient(Azurite.ConnectionString).GetTableClient(AppTables.Items);
+        var bigItems = new TableServiceClient(BigAzurite.ConnectionString).GetTableClient(BigPrefix + AppTables.Items);
+        await SeedOnceAsync(items, "seed-small", persistent: false, async () =>
         {
             await SeedItemsAsync(items, PagedUserId, 50);
             await SeedItemsAsync(items, SmallUserId, 10);
         });
-        await SeedOnceAsync(bigItems, "seed-small", () => SeedItemsAsync(bigItems, SmallUserId, 10));
-        await SeedOnceAsync(bigItems, "seed-large", () => SeedItemsAsync(bigItems, LargeUserId, LargePartitionItems));
+        await SeedOnceAsync(bigItems, "seed-small", persistent: true, () => SeedItemsAsync(bigItems, SmallUserId, 10));
+        await SeedOnceAsync(bigItems, "seed-large", persistent: true, () => SeedItemsAsync(bigItems, LargeUserId, LargePartitionItems));
 
         var signup = await App.GetRequiredService<AccountService>().SignupAsync(new SignupRequest(LoginEmail, Password, "Bench"), CancellationToken.None);
         if (signup is not (AccountOutcome.SignedIn or AccountOutcome.EmailTaken))
@@ -95,17 +102,20 @@ public sealed class BenchEnvironment
     }
 
     /// <summary>Runs a seeding step unless its marker row (partition "seed", outside every user's partition) says it ran.</summary>
-    private static async Task SeedOnceAsync(TableClient table, string marker, Func<Task> seed)
+    private static async Task SeedOnceAsync(TableClient table, string marker, bool persistent, Func<Task> seed)
     {
         if ((await table.GetEntityIfExistsAsync<TableEntity>("seed", marker)).HasValue)
         {
             return;
         }
 
-        Console.WriteLine($"// Seeding {table.Name} ({marker}) in Azurite under BenchmarkDotNet.Artifacts/azurite; kept for later runs.");
+        Console.WriteLine($"// Seeding {table.Name} ({marker}).");
         await seed();
         await table.AddEntityAsync(new TableEntity("seed", marker));
-        await BenchAzurite.WaitForSaveAsync();
+        if (persistent)
+        {
+            await BenchAzurite.WaitForSaveAsync();
+        }
     }
 
     /// <summary>Batches of 100 (the most one transaction takes) in the item shape ItemStore writes.</summary>

@@ -13,15 +13,19 @@ public sealed class RunSummary(Dictionary<string, double> figures)
         (ListFunction, "ms", null),
         (DirectQuery, "ms", null),
         (ListRatio, "ratio", "≤ 1.10"),
+        ("paired: list function ÷ direct query", "ratio", "≤ 1.10"),
         (List100k, "ms", null),
         (List10, "ms", null),
         (SizeRatio, "ratio", "≤ 1.2"),
+        ("paired: list 100,000 items ÷ 10 items", "ratio", "≤ 1.2"),
         (List10InBigTable, "ms", null),
         (Direct100k, "ms", null),
+        ("paired: list 100,000 items, function ÷ direct query", "ratio", "report"),
         (SameTableSizeRatio, "ratio", "report"),
         (Login, "ms", null),
         (Argon2Verify, "ms", null),
         (LoginRatio, "ratio", "≤ 1.15"),
+        ("paired: login function ÷ Argon2id verification", "ratio", "≤ 1.15"),
         (ListAllocated, "KiB", "report"),
         (DirectAllocated, "KiB", "report"),
         (AuthAllocated, "KiB", "report"),
@@ -60,6 +64,14 @@ public sealed class RunSummary(Dictionary<string, double> figures)
     private const string Composition = "worker composition, warm (build + resolve all)";
 
     public IReadOnlyDictionary<string, double> Figures => figures;
+
+    public void Add(IReadOnlyDictionary<string, double> more)
+    {
+        foreach (var (name, value) in more)
+        {
+            figures[name] = value;
+        }
+    }
 
     public static RunSummary From(IEnumerable<Summary> summaries)
     {
