@@ -158,9 +158,9 @@ public sealed partial class AccountService(
 
     private async Task<UserRecord?> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken)
     {
-        if (Text.CodePoints(password) > AuthOptions.MaxPasswordLength)
+        if (Text.CodePoints(password) > AuthOptions.MaxPasswordLength || !Text.TryNormalize(password, out _, trim: false))
         {
-            return null; // no stored password is this long, and hashing it would only cost us
+            return null; // no stored password is this long or this malformed, and hashing it would only cost us (or throw)
         }
 
         var user = await users.FindAsync(accountKey, cancellationToken);
