@@ -95,6 +95,7 @@ public static class HostileBodies
             bodies.Add(Json($"{field} as an object", With(valid, field, new { value = "x" })));
             bodies.Add(Content($"control characters in {field}", With(valid, field, valid[field] + "\u0000b\u0007c\u001bd\u007fe\u0085")));
             bodies.Add(Content($"10,000 characters in {field}", With(valid, field, new string('x', 10_000))));
+            bodies.Add(Content($"U+FFFE in {field}", With(valid, field, valid[field] + "\ufffe")));
         }
 
         bodies.Add(Content("10,000 characters in every field", JsonSerializer.Serialize(fields.ToDictionary(field => field, _ => new string('y', 10_000)))));

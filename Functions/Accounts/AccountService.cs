@@ -65,7 +65,7 @@ public sealed partial class AccountService(
         // Both reads at once, so a login waits for one storage round trip before hashing instead of two;
         // the throttle still decides before any hashing is done.
         var throttleRead = throttle.ReadAsync(accountKey, cancellationToken);
-        var userRead = IsTooLong(password) ? Task.FromResult<UserRecord?>(null) : users.FindAsync(accountKey, cancellationToken);
+        var userRead = CannotMatch(password) ? Task.FromResult<UserRecord?>(null) : users.FindAsync(accountKey, cancellationToken);
         await Task.WhenAll(throttleRead, userRead);
         var throttleState = await throttleRead;
         if (throttle.RetryAfter(throttleState) is { } wait)
@@ -163,12 +163,13 @@ public sealed partial class AccountService(
         return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
     }
 
-    // No stored password is this long, and hashing it would only cost us.
-    private static bool IsTooLong(string password) => Text.CodePoints(password) > AuthOptions.MaxPasswordLength;
+    // No stored password is this long or this malformed, and hashing it would only cost us (or throw).
+    private static bool CannotMatch(string password) =>
+        Text.CodePoints(password) > AuthOptions.MaxPasswordLength || !Text.TryNormalize(password, out _, trim: false);
 
     private async Task<UserRecord?> VerifyAsync(UserRecord? user, string password, CancellationToken cancellationToken)
     {
-        if (IsTooLong(password))
+        if (CannotMatch(password))
         {
             return null;
         }

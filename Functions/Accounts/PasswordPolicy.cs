@@ -22,9 +22,15 @@ public sealed class PasswordPolicy(AuthOptions options)
             return "Enter a password.";
         }
 
-        if (password.Length > AuthOptions.MaxPasswordLength * 2 || !Text.IsWellFormed(password))
+        if (password.Length > AuthOptions.MaxPasswordLength * 2)
         {
             return $"Use at most {AuthOptions.MaxPasswordLength} characters.";
+        }
+
+        // Hashing normalizes the password to NFC, which must not fail.
+        if (!Text.TryNormalize(password, out _, trim: false))
+        {
+            return "The password holds characters that are not valid text.";
         }
 
         var length = Text.CodePoints(password);

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using Azure;
 using Microsoft.Extensions.Logging;
@@ -126,8 +125,10 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
             errors["title"] = [$"Use 1 to {MaxTitleLength} characters, without control characters."];
         }
 
+        // Counted as stored, after NFC, which can lengthen text (U+FB2C becomes three code points).
         if (request.Description is { } description
-            && (Text.CodePoints(description) > MaxDescriptionLength || Text.HasControlCharacters(description, allowLineBreaks: true)))
+            && (!Text.TryNormalize(description, out var normalized, trim: false) || Text.CodePoints(normalized) > MaxDescriptionLength
+                || Text.HasControlCharacters(description, allowLineBreaks: true)))
         {
             errors["description"] = [$"Use at most {MaxDescriptionLength} characters, without control characters other than line breaks and tabs."];
         }
@@ -140,7 +141,7 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
 
     // Kept as written (line breaks, indentation), only NFC-normalized; an empty description is none.
     private static string? Description(ItemRequest request) =>
-        string.IsNullOrEmpty(request.Description) ? null : request.Description.Normalize(NormalizationForm.FormC);
+        string.IsNullOrEmpty(request.Description) || !Text.TryNormalize(request.Description, out var description, trim: false) ? null : description;
 
     /// <summary>No header: unconditional. Otherwise "*" or an ETag of the shape storage hands out; anything else cannot match.</summary>
     private static bool TryReadIfMatch(string? header, out ETag etag)

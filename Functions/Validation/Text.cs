@@ -6,8 +6,11 @@ namespace Serverless.Functions.Validation;
 /// <summary>Checks shared by every text field: well-formed UTF-16, NFC, no control characters, length in code points.</summary>
 public static class Text
 {
-    /// <summary>Trims and NFC-normalizes; false for unpaired surrogates, which no stored string may hold.</summary>
-    public static bool TryNormalize(string value, out string normalized)
+    /// <summary>
+    /// Trims (unless <paramref name="trim"/> is false) and NFC-normalizes; false for text no stored string may hold:
+    /// unpaired surrogates, and code points the platform's normalizer refuses.
+    /// </summary>
+    public static bool TryNormalize(string value, out string normalized, bool trim = true)
     {
         normalized = "";
         if (!IsWellFormed(value))
@@ -15,9 +18,17 @@ public static class Text
             return false;
         }
 
-        var trimmed = value.Trim();
-        normalized = trimmed.IsNormalized(NormalizationForm.FormC) ? trimmed : trimmed.Normalize(NormalizationForm.FormC);
-        return true;
+        var text = trim ? value.Trim() : value;
+        try
+        {
+            normalized = text.IsNormalized(NormalizationForm.FormC) ? text : text.Normalize(NormalizationForm.FormC);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            // ICU (Linux, so Azure Functions) throws for U+FFFE, which is well-formed UTF-16 and valid in JSON.
+            return false;
+        }
     }
 
     public static bool IsWellFormed(ReadOnlySpan<char> value)
