@@ -10,7 +10,11 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
 
     // Concurrent failures for one email retry their conditional write; each round at least one of them lands.
+    // The wait before a retry is random up to a cap that doubles each time (full jitter), so a burst spreads out
+    // instead of re-colliding: that keeps both the storage transactions and the time under contention down.
     private const int MaxWriteAttempts = 100;
+    private const int FirstBackoffMilliseconds = 8;
+    private const int MaxBackoffMilliseconds = 250;
 
     public Task<ThrottleState?> ReadAsync(string accountKey, CancellationToken cancellationToken) =>
         store.FindAsync(accountKey, cancellationToken);
@@ -41,11 +45,17 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
                 return;
             }
 
-            await Task.Delay(Random.Shared.Next(1, 10 + attempt), cancellationToken);
+            await Task.Delay(Backoff(attempt), cancellationToken);
             read = await store.FindAsync(accountKey, cancellationToken);
         }
 
         throw new InvalidOperationException($"A failed login could not be counted after {MaxWriteAttempts} attempts.");
+    }
+
+    private static TimeSpan Backoff(int attempt)
+    {
+        var cap = Math.Min(FirstBackoffMilliseconds << Math.Min(attempt, 5), MaxBackoffMilliseconds);
+        return TimeSpan.FromMilliseconds(Random.Shared.Next(1, cap + 1));
     }
 
     public Task ResetAsync(string accountKey, ThrottleState? read, CancellationToken cancellationToken) =>
