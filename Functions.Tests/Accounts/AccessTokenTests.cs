@@ -16,7 +16,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        app = TestApp.Create(azurite.ConnectionString, configureServices: services => services.AddSingleton<TimeProvider>(clock));
+        app = TestApp.Create(azurite.ConnectionString, clock);
         user = await app.NewUserAsync();
     }
 
@@ -92,6 +92,19 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         clock.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(19));
 
         Assert.Equal(200, (await MeAsync(token)).Status);
+    }
+
+    [Fact]
+    public async Task A_token_accepted_before_is_refused_once_it_expires()
+    {
+        var token = user.AccessToken;
+        Assert.Equal(200, (await MeAsync(token)).Status);
+        clock.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(19));
+        Assert.Equal(200, (await MeAsync(token)).Status);
+
+        clock.Advance(TimeSpan.FromSeconds(12));
+
+        Assert.Equal(401, (await MeAsync(token)).Status);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Tests.Support;
@@ -12,7 +11,7 @@ public sealed class RefreshTests(AzuriteFixture azurite) : IAsyncLifetime
 
     public ValueTask InitializeAsync()
     {
-        app = TestApp.Create(azurite.ConnectionString, configureServices: services => services.AddSingleton<TimeProvider>(clock));
+        app = TestApp.Create(azurite.ConnectionString, clock);
         return ValueTask.CompletedTask;
     }
 

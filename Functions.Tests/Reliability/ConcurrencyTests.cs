@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Azure.Data.Tables;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Storage;
@@ -21,7 +20,7 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
 
     public ValueTask InitializeAsync()
     {
-        app = TestApp.Create(azurite.ConnectionString, configureServices: services => services.AddSingleton<TimeProvider>(clock));
+        app = TestApp.Create(azurite.ConnectionString, clock);
         return ValueTask.CompletedTask;
     }
 

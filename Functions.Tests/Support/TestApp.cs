@@ -51,6 +51,10 @@ public sealed class TestApp : IAsyncDisposable
         return new TestApp(services.BuildServiceProvider(validateScopes: true), tablePrefix);
     }
 
+    /// <summary>The app on a clock the test moves (a <c>FakeTimeProvider</c>): token lifetimes, throttle windows, grace periods.</summary>
+    public static TestApp Create(string connectionString, TimeProvider clock) =>
+        Create(connectionString, configureServices: services => services.AddSingleton(clock));
+
     public static Dictionary<string, string?> DefaultSettings(string connectionString) => new()
     {
         ["Tables"] = connectionString,

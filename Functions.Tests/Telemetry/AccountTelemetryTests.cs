@@ -15,7 +15,7 @@ public sealed class AccountTelemetryTests(AzuriteFixture azurite)
     public async Task Account_events_are_logged_with_user_and_trace_ids_and_counted_without_secrets()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = TestApp.Create(azurite.ConnectionString, configureServices: services => services.AddSingleton<TimeProvider>(clock));
+        await using var app = TestApp.Create(azurite.ConnectionString, clock);
         using var counters = new CounterCapture(app.Services.GetRequiredService<IMeterFactory>());
         var email = AccountsTestExtensions.UniqueEmail("observed");
         const string wrongPassword = "a wrong but memorable password";

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -10,7 +11,7 @@ public sealed record Caller(string UserId, string AccountKey);
 /// HS256 JWTs: <c>sub</c> is the user id, <c>acct</c> the Users row key (so /me is one point read), <c>kid</c> names the key.
 /// Validation pins the algorithm, checks issuer, audience and lifetime, and allows 30 seconds of clock skew.
 /// </summary>
-public sealed class AccessTokens
+public sealed class AccessTokens : IDisposable
 {
     public const string AccountKeyClaim = "acct";
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
@@ -20,6 +21,12 @@ public sealed class AccessTokens
     private readonly JsonWebTokenHandler handler = new() { MapInboundClaims = false, SetDefaultTimesOnTokenCreation = false };
     private readonly SigningCredentials signing;
     private readonly TokenValidationParameters validation;
+
+    // A client sends the same token with every request for 15 minutes, and validating it again costs about 5% of a list
+    // request (docs/performance.md). Only tokens that passed validation are kept, keyed by their exact text, and each
+    // use still checks the lifetime, so this changes no answer; the bound keeps memory flat whatever callers send.
+    private const int MaxRememberedTokens = 4096;
+    private readonly MemoryCache validated = new(new MemoryCacheOptions { SizeLimit = MaxRememberedTokens });
 
     public AccessTokens(AuthOptions options, TimeProvider clock)
     {
@@ -68,6 +75,11 @@ public sealed class AccessTokens
 
     public async Task<Caller?> ValidateAsync(string token)
     {
+        if (validated.TryGetValue(token, out ValidatedToken? known) && known is not null)
+        {
+            return IsCurrent(known.NotBefore, known.Expires) ? known.Caller : null;
+        }
+
         var result = await handler.ValidateTokenAsync(token, validation);
         if (!result.IsValid
             || result.ClaimsIdentity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value is not { Length: > 0 } userId
@@ -76,15 +88,28 @@ public sealed class AccessTokens
             return null;
         }
 
-        return new Caller(userId, accountKey);
+        var caller = new Caller(userId, accountKey);
+        var jwt = (JsonWebToken)result.SecurityToken;
+        validated.Set(token, new ValidatedToken(caller, jwt.ValidFrom, jwt.ValidTo), new MemoryCacheEntryOptions
+        {
+            Size = 1,
+            AbsoluteExpiration = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) + ClockSkew,
+        });
+        return caller;
     }
 
+    public void Dispose() => validated.Dispose();
+
+    private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters) =>
+        IsCurrent(notBefore, expires);
+
     // The library's own check reads the system clock; ours reads the injected one, with the same rules.
-    private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
+    private bool IsCurrent(DateTime? notBefore, DateTime? expires)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         return expires is { } expiry && now < expiry.ToUniversalTime() + ClockSkew
             && (notBefore is not { } start || now + ClockSkew >= start.ToUniversalTime());
     }
 
+    private sealed record ValidatedToken(Caller Caller, DateTime NotBefore, DateTime Expires);
 }
