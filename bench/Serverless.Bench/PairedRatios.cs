@@ -24,9 +24,15 @@ public static class PairedRatios
         };
     }
 
-    private static double Ratio<TA, TB>(Func<Task<TA>> a, Func<Task<TB>> b, int rounds)
+    private const int WarmUpRounds = 100;
+    private static readonly TimeSpan WarmUpTime = TimeSpan.FromSeconds(15);
+
+    internal static double Ratio<TA, TB>(Func<Task<TA>> a, Func<Task<TB>> b, int rounds)
     {
-        for (var i = 0; i < 5; i++)
+        // Steady state, as on a warm instance: both paths run until tiered compilation has finished with them (the
+        // function's path is far more code than the query's). With 5 warm-up rounds the list ratio read 0.02 higher.
+        var warmUp = Stopwatch.StartNew();
+        for (var i = 0; i < WarmUpRounds || warmUp.Elapsed < WarmUpTime; i++)
         {
             _ = a().GetAwaiter().GetResult();
             _ = b().GetAwaiter().GetResult();

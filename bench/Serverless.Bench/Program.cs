@@ -5,6 +5,7 @@ return args.FirstOrDefault() switch
 {
     null or "all" => BenchRun.RunAll(args.Skip(1).ToArray()),
     "seed" => BenchRun.SeedOnly(),
+    "list-breakdown" => ListBreakdown.Run(),
     "paired" => BenchRun.PairedOnly(),
     "argon2-memory" => Argon2Memory.Run(),
     "summarize" => RunSummary.Aggregate(args.Skip(1).ToArray()),
