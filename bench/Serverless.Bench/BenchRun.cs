@@ -73,7 +73,7 @@ public static class BenchRun
 
     public static int Unknown(string mode)
     {
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: all [class names], seed, paired, argon2-memory, summarize [run files].");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Modes: all [class names], seed, paired, list-breakdown, login-breakdown, argon2-memory, summarize [run files].");
         return 2;
     }
 }

@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     null or "all" => BenchRun.RunAll(args.Skip(1).ToArray()),
     "seed" => BenchRun.SeedOnly(),
     "list-breakdown" => ListBreakdown.Run(),
+    "login-breakdown" => LoginBreakdown.Run(),
     "paired" => BenchRun.PairedOnly(),
     "argon2-memory" => Argon2Memory.Run(),
     "summarize" => RunSummary.Aggregate(args.Skip(1).ToArray()),
