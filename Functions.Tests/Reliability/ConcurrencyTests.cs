@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Storage;
@@ -20,7 +21,11 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
 
     public ValueTask InitializeAsync()
     {
-        app = TestApp.Create(azurite.ConnectionString, clock);
+        app = TestApp.Create(azurite.ConnectionString, configureServices: services =>
+        {
+            services.AddSingleton<TimeProvider>(clock);
+            StorageRequestCounter.AddTo(services);
+        });
         return ValueTask.CompletedTask;
     }
 
@@ -122,12 +127,17 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         var known = await app.NewUserAsync("attacked");
         var unknown = AccountsTestExtensions.UniqueEmail("ghost");
+        var storage = app.Services.GetRequiredService<StorageRequestCounter>();
+        storage.Reset();
 
         var responses = await AtOnceAsync(Parallel, i => i % 2 == 0
             ? app.LoginAsync(i % 4 == 0 ? known.Email : known.Email.ToUpperInvariant(), $"wrong password number {i}")
             : app.LoginAsync(unknown, $"wrong password number {i}"));
 
         Assert.All(responses, response => Assert.True(response.Status is 401 or 429, response.ToString()));
+        // A figure for docs/reliability.md, not a check: how many retries the contended failure counts cost.
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{Parallel} failed logins: {storage.Requests.Count(request => request.Contains(AppTables.LoginThrottle, StringComparison.Ordinal))} throttle-table requests");
         foreach (var (email, parity) in new[] { (known.Email, 0), (unknown, 1) })
         {
             var answered401 = responses.Where((_, i) => i % 2 == parity).Count(response => response.Status == 401);
