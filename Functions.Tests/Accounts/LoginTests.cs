@@ -148,7 +148,7 @@ public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.All(responses, response => Assert.True(response.Status is 401 or 429, response.ToString()));
         var key = EmailAddress.KeyOf(user.Email);
-        var row = (await app.Table(AppTables.LoginThrottle).GetEntityAsync<TableEntity>(key, key, cancellationToken: TestContext.Current.CancellationToken)).Value;
+        var row = (await app.Table(AppTables.Users).GetEntityAsync<TableEntity>(key, LoginThrottleStore.RowKey, cancellationToken: TestContext.Current.CancellationToken)).Value;
         Assert.Equal(responses.Count(r => r.Status == 401), row.GetInt32("Failures"));
         Assert.True(row.GetInt32("Failures") >= LoginThrottle.MaxFailures);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Performance;
@@ -59,22 +60,21 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_clean_login_costs_three_requests_throttle_read_user_read_and_session_insert()
+    public async Task A_clean_login_costs_two_requests_one_query_of_the_account_partition_and_the_session_insert()
     {
         var user = await app.NewUserAsync("login");
 
         var (response, requests) = await MeasureAsync(() => app.LoginAsync(user.Email));
 
         Assert.Equal(200, response.Status);
-        Assert.Equal(3, requests.Count);
-        // The two reads are sent together, in either order; the session is written after the password checks out.
-        Assert.Single(requests.Take(2), request => request.IsPointOperation && request.Path.Contains("LoginThrottle", StringComparison.Ordinal));
-        Assert.Single(requests.Take(2), request => request.IsPointOperation && request.Path.Contains("Users", StringComparison.Ordinal));
-        Assert.True(requests[2].IsInsert && requests[2].Path.Contains("RefreshTokens", StringComparison.Ordinal), requests[2].ToString());
+        Assert.Equal(2, requests.Count);
+        // The account row and its throttle row share a partition of Users: one query reads both, before any hashing.
+        Assert.True(requests[0].IsSinglePartitionQuery && requests[0].Path.Contains("Users", StringComparison.Ordinal), requests[0].ToString());
+        Assert.True(requests[1].IsInsert && requests[1].Path.Contains("RefreshTokens", StringComparison.Ordinal), requests[1].ToString());
     }
 
     [Fact]
-    public async Task A_failed_login_costs_three_requests_and_the_next_success_four_because_it_clears_the_count()
+    public async Task A_failed_login_costs_two_requests_and_the_next_success_three_because_it_clears_the_count()
     {
         var user = await app.NewUserAsync("failure");
 
@@ -83,12 +83,28 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal(401, failed.Status);
         Assert.Equal(200, succeeded.Status);
-        // Throttle read, user read, and the failure counted (an insert the first time).
-        Assert.Equal(3, failure.Count);
-        // API.md: "A success resets the count", and that reset is one conditional delete on top of the clean login's three.
-        Assert.Equal(4, success.Count);
-        Assert.Single(success, request => request.Method == "DELETE" && request.Path.Contains("LoginThrottle", StringComparison.Ordinal));
+        // The partition query, and the failure counted (the throttle row inserted beside the account's row).
+        Assert.Equal(2, failure.Count);
+        Assert.True(failure[1].IsInsert && failure[1].Path.Contains("Users", StringComparison.Ordinal), failure[1].ToString());
+        // API.md: "A success resets the count": one conditional delete of the throttle row, within DESIGN.md's login ≤ 3.
+        Assert.Equal(3, success.Count);
+        Assert.Single(success, request => request.Method == "DELETE" && request.Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal));
         AssertPartitionScoped([.. failure, .. success]);
+    }
+
+    [Fact]
+    public async Task A_throttled_login_costs_one_request()
+    {
+        var user = await app.NewUserAsync("throttled");
+        for (var i = 0; i < LoginThrottle.MaxFailures; i++)
+        {
+            Assert.Equal(401, (await app.LoginAsync(user.Email, $"wrong password number {i}")).Status);
+        }
+
+        var (response, requests) = await MeasureAsync(() => app.LoginAsync(user.Email));
+
+        Assert.Equal(429, response.Status);
+        Assert.True(Assert.Single(requests).IsSinglePartitionQuery);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed record StorageSnapshot(IReadOnlySet<string> Rows)
             try
             {
                 var entities = service.GetTableClient(app.TablePrefix + table)
-                    .QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: TestContext.Current.CancellationToken);
+                    .QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: TestContext.Current.CancellationToken);
                 await foreach (var entity in entities)
                 {
                     rows.Add($"{table} {entity.PartitionKey}/{entity.RowKey} {entity.ETag}");
@@ -35,10 +35,10 @@ public sealed record StorageSnapshot(IReadOnlySet<string> Rows)
         return new StorageSnapshot(rows);
     }
 
-    /// <summary>The rows that appeared, changed or disappeared since this snapshot, outside <paramref name="ignoredTables"/>.</summary>
-    public IReadOnlyList<string> ChangesTo(StorageSnapshot later, params string[] ignoredTables)
+    /// <summary>The rows that appeared, changed or disappeared since this snapshot, except rows with <paramref name="ignoredRowKey"/>.</summary>
+    public IReadOnlyList<string> ChangesTo(StorageSnapshot later, string? ignoredRowKey = null)
     {
-        bool Counted(string row) => !ignoredTables.Any(table => row.StartsWith(table + " ", StringComparison.Ordinal));
+        bool Counted(string row) => ignoredRowKey is null || !row.Contains($"/{ignoredRowKey} ", StringComparison.Ordinal);
         return
         [
             .. Rows.Except(later.Rows).Where(Counted).Select(row => "- " + row),

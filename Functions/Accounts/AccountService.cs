@@ -62,12 +62,8 @@ public sealed partial class AccountService(
         var accountKey = EmailAddress.KeyOf(request.Email!);
         var password = request.Password!;
 
-        // Both reads at once, so a login waits for one storage round trip before hashing instead of two;
-        // the throttle still decides before any hashing is done.
-        var throttleRead = throttle.ReadAsync(accountKey, cancellationToken);
-        var userRead = CannotMatch(password) ? Task.FromResult<UserRecord?>(null) : users.FindAsync(accountKey, cancellationToken);
-        await Task.WhenAll(throttleRead, userRead);
-        var throttleState = await throttleRead;
+        // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
+        var (storedUser, throttleState) = await users.FindForLoginAsync(accountKey, cancellationToken);
         if (throttle.RetryAfter(throttleState) is { } wait)
         {
             LogThrottled(logger, Hint(accountKey), TraceContext.CurrentTraceId);
@@ -75,7 +71,7 @@ public sealed partial class AccountService(
             return new AccountOutcome.Throttled(wait);
         }
 
-        var user = await VerifyAsync(await userRead, password, cancellationToken);
+        var user = await VerifyAsync(storedUser, password, cancellationToken);
         if (user is null)
         {
             await throttle.RecordFailureAsync(accountKey, throttleState, cancellationToken);

@@ -16,9 +16,6 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
     private const int FirstBackoffMilliseconds = 8;
     private const int MaxBackoffMilliseconds = 250;
 
-    public Task<ThrottleState?> ReadAsync(string accountKey, CancellationToken cancellationToken) =>
-        store.FindAsync(accountKey, cancellationToken);
-
     /// <summary>How long the caller must wait, or null when an attempt is allowed now.</summary>
     public TimeSpan? RetryAfter(ThrottleState? state)
     {

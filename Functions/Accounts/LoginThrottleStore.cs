@@ -9,20 +9,32 @@ public sealed record ThrottleState(int Failures, DateTime WindowStart, DateTime 
     public ETag ETag { get; init; }
 }
 
-/// <summary>The LoginThrottle table: failed logins per email key, changed only with ETags so concurrent failures all count.</summary>
+/// <summary>
+/// Failed logins per email key, changed only with ETags so concurrent failures all count. The row lives in the Users
+/// table beside the account's own row (same partition, row key <see cref="RowKey"/>), so a login reads both with one
+/// query (<see cref="UserStore.FindForLoginAsync"/>); an unknown email's partition holds only this row.
+/// </summary>
 public sealed class LoginThrottleStore(AppTables tables)
 {
+    /// <summary>Cannot be an account's row key, which is always 43 base64url characters (<see cref="EmailAddress.KeyOf"/>).</summary>
+    public const string RowKey = "login-throttle";
+
     public async Task<ThrottleState?> FindAsync(string accountKey, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(AppTables.LoginThrottle, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<ThrottleEntity>(accountKey, accountKey, cancellationToken: cancellationToken);
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<ThrottleEntity>(accountKey, RowKey, cancellationToken: cancellationToken);
         return response.HasValue ? response.Value!.ToRecord() : null;
     }
+
+    public static ThrottleState FromRow(TableEntity row) => new(
+        row.GetInt32(nameof(ThrottleEntity.Failures)) ?? 0,
+        row.GetDateTimeOffset(nameof(ThrottleEntity.WindowStart))?.UtcDateTime ?? default,
+        row.GetDateTimeOffset(nameof(ThrottleEntity.LastFailure))?.UtcDateTime ?? default) { ETag = row.ETag };
 
     /// <summary>Writes <paramref name="next"/> if the row is still as <paramref name="read"/> (absent when null); false otherwise.</summary>
     public async Task<bool> TrySaveAsync(string accountKey, ThrottleState? read, ThrottleState next, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(AppTables.LoginThrottle, cancellationToken);
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         var entity = ThrottleEntity.From(accountKey, next);
         try
         {
@@ -46,10 +58,10 @@ public sealed class LoginThrottleStore(AppTables tables)
     /// <summary>Clears the count after a success, unless a failure was recorded meanwhile (that one still counts).</summary>
     public async Task TryDeleteAsync(string accountKey, ThrottleState read, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(AppTables.LoginThrottle, cancellationToken);
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         try
         {
-            await table.DeleteEntityAsync(accountKey, accountKey, read.ETag, cancellationToken);
+            await table.DeleteEntityAsync(accountKey, RowKey, read.ETag, cancellationToken);
         }
         catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
         {
@@ -70,7 +82,7 @@ public sealed class LoginThrottleStore(AppTables tables)
         public static ThrottleEntity From(string accountKey, ThrottleState state) => new()
         {
             PartitionKey = accountKey,
-            RowKey = accountKey,
+            RowKey = LoginThrottleStore.RowKey,
             Failures = state.Failures,
             WindowStart = state.WindowStart,
             LastFailure = state.LastFailure,

@@ -34,6 +34,29 @@ public sealed class UserStore(AppTables tables)
         return response.HasValue ? response.Value!.ToRecord() : null;
     }
 
+    /// <summary>
+    /// The account's row and its login-throttle row (<see cref="LoginThrottleStore"/>), which share the partition: one
+    /// query, so a login waits for one storage round trip before it decides whether to hash. Either may be absent.
+    /// </summary>
+    public async Task<(UserRecord? User, ThrottleState? Throttle)> FindForLoginAsync(string accountKey, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        var (user, throttle) = ((UserRecord?)null, (ThrottleState?)null);
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {accountKey}"), cancellationToken: cancellationToken))
+        {
+            if (row.RowKey == accountKey)
+            {
+                user = UserEntity.FromRow(row);
+            }
+            else if (row.RowKey == LoginThrottleStore.RowKey)
+            {
+                throttle = LoginThrottleStore.FromRow(row);
+            }
+        }
+
+        return (user, throttle);
+    }
+
     /// <summary>Stores a stronger hash; a concurrent change wins, and the next login upgrades instead.</summary>
     public async Task TryReplacePasswordHashAsync(UserRecord user, string passwordHash, CancellationToken cancellationToken)
     {
@@ -73,5 +96,9 @@ public sealed class UserStore(AppTables tables)
 
         public UserRecord ToRecord() =>
             new(UserId, PartitionKey, Email, DisplayName, PasswordHash, DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)) { ETag = ETag };
+
+        public static UserRecord FromRow(TableEntity row) => new(
+            row.GetString(nameof(UserId)) ?? "", row.PartitionKey, row.GetString(nameof(Email)) ?? "", row.GetString(nameof(DisplayName)),
+            row.GetString(nameof(PasswordHash)) ?? "", row.GetDateTimeOffset(nameof(CreatedAt))?.UtcDateTime ?? default) { ETag = row.ETag };
     }
 }

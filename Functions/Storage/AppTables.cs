@@ -12,9 +12,8 @@ public sealed partial class AppTables
     public const string Users = "Users";
     public const string Items = "Items";
     public const string RefreshTokens = "RefreshTokens";
-    public const string LoginThrottle = "LoginThrottle";
 
-    public static readonly IReadOnlyList<string> All = [Users, Items, RefreshTokens, LoginThrottle];
+    public static readonly IReadOnlyList<string> All = [Users, Items, RefreshTokens];
 
     private readonly Dictionary<string, TableClient> clients;
     private readonly ILogger<AppTables> logger;

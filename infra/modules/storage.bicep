@@ -4,12 +4,11 @@ param location string
 param tags object
 param deploymentContainerName string
 
-// One table per store (DESIGN.md "Data model"); the app also ensures them at start-up.
+// The app's tables (README, "Using the API"); the app also ensures them at start-up. Login-throttle rows live in Users.
 var tableNames = [
   'Users'
   'Items'
   'RefreshTokens'
-  'LoginThrottle'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
