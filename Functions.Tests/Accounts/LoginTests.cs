@@ -107,6 +107,28 @@ public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Failed_logins_before_an_email_has_an_account_neither_block_its_signup_nor_survive_its_first_login()
+    {
+        // The throttle row of an email with no account sits in the partition its account will have (README, "Using the API").
+        var email = AccountsTestExtensions.UniqueEmail("early");
+        for (var i = 0; i < LoginThrottle.MaxFailures - 1; i++)
+        {
+            Assert.Equal(401, (await app.LoginAsync(email, "a guess " + i)).Status);
+        }
+
+        var signup = await app.SignupAsync(email);
+        var login = await app.LoginAsync(email);
+        var key = EmailAddress.KeyOf(email);
+        var throttle = await app.Table(AppTables.Users).GetEntityIfExistsAsync<TableEntity>(key, LoginThrottleStore.RowKey,
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(201, signup.Status);
+        Assert.Equal(200, login.Status);
+        Assert.Equal(signup.Json.GetProperty("user").GetProperty("id").GetString(), login.Json.GetProperty("user").GetProperty("id").GetString());
+        Assert.False(throttle.HasValue);
+    }
+
+    [Fact]
     public async Task Failures_older_than_15_minutes_do_not_count()
     {
         var user = await app.NewUserAsync();
