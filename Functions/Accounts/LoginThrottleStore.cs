@@ -22,10 +22,11 @@ public sealed class LoginThrottleStore(AppTables tables)
     public async Task<ThrottleState?> FindAsync(string accountKey, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<ThrottleEntity>(accountKey, RowKey, cancellationToken: cancellationToken);
-        return response.HasValue ? response.Value!.ToRecord() : null;
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(accountKey, RowKey, cancellationToken: cancellationToken);
+        return response.HasValue ? FromRow(response.Value!) : null;
     }
 
+    // Rows are read untyped, as the login's query returns the account's row and this one together.
     public static ThrottleState FromRow(TableEntity row) => new(
         row.GetInt32(nameof(ThrottleEntity.Failures)) ?? 0,
         row.GetDateTimeOffset(nameof(ThrottleEntity.WindowStart))?.UtcDateTime ?? default,
@@ -87,8 +88,5 @@ public sealed class LoginThrottleStore(AppTables tables)
             WindowStart = state.WindowStart,
             LastFailure = state.LastFailure,
         };
-
-        public ThrottleState ToRecord() =>
-            new(Failures, DateTime.SpecifyKind(WindowStart, DateTimeKind.Utc), DateTime.SpecifyKind(LastFailure, DateTimeKind.Utc)) { ETag = ETag };
     }
 }

@@ -30,8 +30,8 @@ public sealed class UserStore(AppTables tables)
     public async Task<UserRecord?> FindAsync(string accountKey, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<UserEntity>(accountKey, accountKey, cancellationToken: cancellationToken);
-        return response.HasValue ? response.Value!.ToRecord() : null;
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(accountKey, accountKey, cancellationToken: cancellationToken);
+        return response.HasValue ? UserEntity.FromRow(response.Value!) : null;
     }
 
     /// <summary>
@@ -94,9 +94,7 @@ public sealed class UserStore(AppTables tables)
             CreatedAt = user.CreatedAt,
         };
 
-        public UserRecord ToRecord() =>
-            new(UserId, PartitionKey, Email, DisplayName, PasswordHash, DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)) { ETag = ETag };
-
+        // Rows are read untyped, as the login's query returns the account's row and its throttle row together.
         public static UserRecord FromRow(TableEntity row) => new(
             row.GetString(nameof(UserId)) ?? "", row.PartitionKey, row.GetString(nameof(Email)) ?? "", row.GetString(nameof(DisplayName)),
             row.GetString(nameof(PasswordHash)) ?? "", row.GetDateTimeOffset(nameof(CreatedAt))?.UtcDateTime ?? default) { ETag = row.ETag };
