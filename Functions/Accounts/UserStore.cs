@@ -41,7 +41,8 @@ public sealed class UserStore(AppTables tables)
     public async Task<(UserRecord? User, ThrottleState? Throttle)> FindForLoginAsync(string accountKey, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        var (user, throttle) = ((UserRecord?)null, (ThrottleState?)null);
+        UserRecord? user = null;
+        ThrottleState? throttle = null;
         await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {accountKey}"), cancellationToken: cancellationToken))
         {
             if (row.RowKey == accountKey)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
@@ -49,9 +48,7 @@ public static class LoginBreakdown
         for (var round = 0; round < Rounds; round++)
         {
             before?.Invoke();
-            var clock = Stopwatch.StartNew();
-            _ = operation().GetAwaiter().GetResult();
-            times.Add(clock.Elapsed.TotalMilliseconds);
+            times.Add(PairedRatios.Time(operation));
         }
 
         times.Sort();

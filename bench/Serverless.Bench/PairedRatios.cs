@@ -60,7 +60,7 @@ public static class PairedRatios
         return ratios[ratios.Count / 2];
     }
 
-    private static double Time<T>(Func<Task<T>> operation)
+    internal static double Time<T>(Func<Task<T>> operation)
     {
         var clock = Stopwatch.StartNew();
         _ = operation().GetAwaiter().GetResult();
