@@ -123,6 +123,16 @@ public sealed class ContractScenarios
         await SendAsync(app, "delete without a token", "DELETE", "/api/items/" + id);
         await SendAsync(app, "delete an item", "DELETE", "/api/items/" + id, bearer: ada.AccessToken, headers: IfMatch(updated.Header("ETag")!));
         await SendAsync(app, "delete it again", "DELETE", "/api/items/" + id, bearer: ada.AccessToken);
+
+        var keyed = new Dictionary<string, string> { ["Idempotency-Key"] = Guid.NewGuid().ToString() };
+        var keyedBody = Serialize(new { title = "Keyed" });
+        var keyedItem = await SendAsync(app, "create with an Idempotency-Key", "POST", "/api/items", keyedBody, Json, ada.AccessToken, keyed);
+        await SendAsync(app, "repeat a create with its Idempotency-Key", "POST", "/api/items", keyedBody, Json, ada.AccessToken, keyed);
+        await SendAsync(app, "reuse an Idempotency-Key with another body", "POST", "/api/items", Serialize(new { title = "Other" }), Json, ada.AccessToken, keyed);
+        await SendAsync(app, "create with a malformed Idempotency-Key", "POST", "/api/items", keyedBody, Json, ada.AccessToken,
+            new Dictionary<string, string> { ["Idempotency-Key"] = "no spaces allowed" });
+        await SendAsync(app, "delete the keyed item", "DELETE", keyedItem.Header("Location")!, bearer: ada.AccessToken);
+        await SendAsync(app, "repeat a create whose item was deleted", "POST", "/api/items", keyedBody, Json, ada.AccessToken, keyed);
         return id;
     }
 

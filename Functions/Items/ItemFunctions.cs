@@ -28,7 +28,7 @@ public sealed class ItemFunctions(ItemService items)
             return problem;
         }
 
-        var outcome = await items.CreateAsync(request.GetCaller().UserId, body.Value!, cancellationToken);
+        var outcome = await items.CreateAsync(request.GetCaller().UserId, body.Value!, Single(request.Headers, ItemService.IdempotencyKeyHeader), cancellationToken);
         var result = outcome.ToResult(request.HttpContext, StatusCodes.Status201Created);
         return outcome is ItemOutcome.Done done ? result.WithHeader("Location", "/api/items/" + done.Stored.Item.Id) : result;
     }
@@ -56,4 +56,8 @@ public sealed class ItemFunctions(ItemService items)
     // A repeated query parameter is as wrong as a malformed one; "limit=1&limit=2" is not quietly the first.
     private static string? Single(HttpRequest request, string name) =>
         request.Query.TryGetValue(name, out var values) ? (values.Count == 1 ? values[0] ?? "" : "") : null;
+
+    // The same for a header: two Idempotency-Key headers are no key at all, not the first one.
+    private static string? Single(IHeaderDictionary headers, string name) =>
+        headers.TryGetValue(name, out var values) ? (values.Count == 1 ? values[0] ?? "" : "") : null;
 }

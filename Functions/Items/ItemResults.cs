@@ -15,6 +15,10 @@ public static class ItemResults
         ItemOutcome.NotFound => Problems.NotFound(httpContext, "There is no such item."),
         ItemOutcome.PreconditionFailed => Problems.Create(httpContext, StatusCodes.Status412PreconditionFailed, "precondition-failed",
             "The item has changed.", "If-Match does not match the item's current ETag; fetch it again and retry."),
+        ItemOutcome.IdempotencyKeyReused => Problems.Create(httpContext, StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused",
+            "The Idempotency-Key was used for another request.",
+            "This Idempotency-Key already created an item from a different body within the last 24 hours; send a new key for a new item."),
+        ItemOutcome.CreatedItemGone => Problems.NotFound(httpContext, "The item this Idempotency-Key created has been deleted since."),
         _ => throw new InvalidOperationException($"No HTTP answer for {outcome.GetType().Name}."),
     };
 }

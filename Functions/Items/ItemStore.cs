@@ -12,6 +12,11 @@ public sealed class ItemStore(AppTables tables)
 {
     private static readonly string[] ListColumns = ["RowKey", "Title", "Description", "CreatedAt", "UpdatedAt"];
 
+    // Item ids are 35 digits and hex, so every item's RowKey lies in ["0", ":"); other rows of the partition
+    // (idempotency keys, "idem-…") sort outside it and never reach a page.
+    private const string FirstItemRowKey = "0";
+    private const string PastLastItemRowKey = ":";
+
     /// <summary>Adds the item; null only if its id is already taken by another item (a new id fixes that).</summary>
     public async Task<string?> TryAddAsync(string userId, ItemView item, CancellationToken cancellationToken)
     {
@@ -27,6 +32,42 @@ public sealed class ItemStore(AppTables tables)
             // item, already stored. Taking it for a collision would store the item a second time under a new id.
             return await FindAsync(userId, item.Id, cancellationToken) is { } stored && stored.Item == item ? stored.ETag : null;
         }
+    }
+
+    /// <summary>
+    /// Adds the item and its idempotency-key row in one entity-group transaction (one billed request): both land or
+    /// neither. The key row goes first, so a resent batch whose first answer was lost fails on it, not on the item.
+    /// <paramref name="replacing"/> is the ETag of an expired key row to overwrite; null inserts a new one.
+    /// </summary>
+    public async Task<KeyedAdd> TryAddWithKeyAsync(string userId, ItemView item, IdempotencyKeyRow key, ETag? replacing,
+        CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        var keyEntity = IdempotencyKeyEntity.From(userId, key);
+        TableTransactionAction keyAction = replacing is { } etag
+            ? new(TableTransactionActionType.UpdateReplace, keyEntity, etag)
+            : new(TableTransactionActionType.Add, keyEntity);
+        try
+        {
+            var response = await table.SubmitTransactionAsync(
+                [keyAction, new TableTransactionAction(TableTransactionActionType.Add, ItemEntity.From(userId, item))], cancellationToken);
+            return new KeyedAdd(response.Value[1].Headers.ETag?.ToString(), Refused: false);
+        }
+        catch (TableTransactionFailedException exception)
+            when (TableErrors.IsConflict(exception) || TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
+        {
+            // The key row is taken, changed or gone, or (rarely) the item id is: the caller reads the key row and decides.
+            return new KeyedAdd(null, Refused: true);
+        }
+    }
+
+    /// <summary>The key row, expired or not; a point read.</summary>
+    public async Task<StoredIdempotencyKey?> FindKeyAsync(string userId, string key, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<IdempotencyKeyEntity>(
+            userId, IdempotencyKeyEntity.RowKeyOf(key), cancellationToken: cancellationToken);
+        return response.HasValue ? new StoredIdempotencyKey(response.Value!.ToRow(key), response.Value!.ETag) : null;
     }
 
     public async Task<StoredItem?> FindAsync(string userId, string id, CancellationToken cancellationToken)
@@ -79,7 +120,8 @@ public sealed class ItemStore(AppTables tables)
         string userId, int limit, string? continuationToken, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Items, cancellationToken);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {userId}");
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {userId} and RowKey ge {FirstItemRowKey} and RowKey lt {PastLastItemRowKey}");
         var pages = table.QueryAsync<ItemEntity>(filter, limit, ListColumns, cancellationToken).AsPages(continuationToken, limit);
         await foreach (var page in pages)
         {
@@ -118,6 +160,45 @@ public sealed class ItemStore(AppTables tables)
 
         public StoredItem ToStored() => new(ToView(), ETag.ToString());
     }
+}
+
+/// <summary>
+/// An Idempotency-Key row (RowKey "idem-" + the key in base64url), beside the items of its user's partition: the item the
+/// key created and a hash of the request that created it. Rows past <see cref="ExpiresAt"/> count as absent; nothing
+/// here deletes them (see docs/reliability.md for the cleanup).
+/// </summary>
+public sealed record IdempotencyKeyRow(string Key, string ItemId, string RequestHash, DateTime ExpiresAt);
+
+public sealed record StoredIdempotencyKey(IdempotencyKeyRow Row, ETag ETag);
+
+/// <summary>A keyed add: the item's ETag when it was stored; <see cref="Refused"/> when the key row decides what happened.</summary>
+public readonly record struct KeyedAdd(string? ETag, bool Refused);
+
+internal sealed class IdempotencyKeyEntity : ITableEntity
+{
+    public const string RowKeyPrefix = "idem-";
+
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+    public string ItemId { get; set; } = "";
+    public string RequestHash { get; set; } = "";
+    public DateTime ExpiresAt { get; set; }
+
+    // Keys are visible ASCII, which includes characters a RowKey may not hold ('/', '\\', '#', '?'): base64url has none.
+    public static string RowKeyOf(string key) => RowKeyPrefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(key));
+
+    public static IdempotencyKeyEntity From(string userId, IdempotencyKeyRow row) => new()
+    {
+        PartitionKey = userId,
+        RowKey = RowKeyOf(row.Key),
+        ItemId = row.ItemId,
+        RequestHash = row.RequestHash,
+        ExpiresAt = row.ExpiresAt,
+    };
+
+    public IdempotencyKeyRow ToRow(string key) => new(key, ItemId, RequestHash, DateTime.SpecifyKind(ExpiresAt, DateTimeKind.Utc));
 }
 
 public enum WriteStatus
