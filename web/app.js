@@ -394,6 +394,33 @@ function removeItem(id) {
   return neighbour;
 }
 
+// ---- safe create retries ---------------------------------------------------------------
+
+// A create whose answer is lost (503, network error) may have been stored all the same. Each
+// new item gets a fresh Idempotency-Key, and a retry sends the same key again: the API then
+// answers with the item it already stored instead of storing a second one (docs/api.md).
+const createRetryDelaysMs = [500, 1500, 3000];
+const maxRetryDelayMs = 5000;
+
+function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function createItem(body) {
+  const headers = { "Idempotency-Key": newIdempotencyKey() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await authorizedRequest("POST", "/items", { body, headers });
+    } catch (error) {
+      const retriable = error instanceof ApiError && (error.status === 503 || error.status === 0);
+      if (!retriable || attempt >= createRetryDelaysMs.length) throw error;
+      const asked = (error.retryAfterSeconds ?? 0) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(createRetryDelaysMs[attempt], asked), maxRetryDelayMs)));
+    }
+  }
+}
+
 itemForm.addEventListener("submit", (event) => {
   event.preventDefault();
   whileBusy(itemForm, "Adding…", async () => {
@@ -402,7 +429,7 @@ itemForm.addEventListener("submit", (event) => {
     if (Object.keys(errors).length) return showErrors(itemForm, "item", errors);
     const startedIn = epoch;
     try {
-      const { data, etag } = await authorizedRequest("POST", "/items", { body });
+      const { data, etag } = await createItem(body);
       if (startedIn !== epoch) return;
       if (!entries.has(data.id)) {
         entries.set(data.id, { item: data, etag });
