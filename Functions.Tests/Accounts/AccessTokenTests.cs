@@ -10,6 +10,8 @@ namespace Serverless.Functions.Tests.Accounts;
 
 public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
 {
+    // Every forged token names the app's real key: a kid is public, copied from any token.
+    private static readonly string TestKeyId = AuthOptions.KeyIdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
     private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
     private TestApp app = null!;
     private SignedInUser user = null!;
@@ -43,7 +45,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         };
         if (key is not null)
         {
-            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = "k1" }, algorithm);
+            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = TestKeyId }, algorithm);
         }
 
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
@@ -57,7 +59,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         var token = new JsonWebToken(user.AccessToken);
 
         Assert.Equal("HS256", token.Alg);
-        Assert.Equal("k1", token.Kid);
+        Assert.Equal(TestKeyId, token.Kid);
         Assert.Equal(user.Id, token.Subject);
         Assert.Equal("serverless-tests", token.Issuer);
         Assert.Equal(["serverless-tests"], token.Audiences);

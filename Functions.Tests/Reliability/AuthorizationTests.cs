@@ -15,6 +15,8 @@ namespace Serverless.Functions.Tests.Reliability;
 /// </summary>
 public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<RoutesFixture>
 {
+    // Every forged token names the app's real key: a kid is public, copied from any token.
+    private static readonly string TestKeyId = AuthOptions.KeyIdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
     private readonly TestApp app = routes.App;
     private readonly StorageRequestCounter storageRequests = routes.StorageRequests;
     private readonly RouteFixtures owner = routes.Owner;
@@ -175,7 +177,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
         };
         if (key is not null)
         {
-            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = "k1" }, algorithm);
+            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = TestKeyId }, algorithm);
         }
 
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);

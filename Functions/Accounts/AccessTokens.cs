@@ -8,7 +8,8 @@ namespace Serverless.Functions.Accounts;
 public sealed record Caller(string UserId, string AccountKey);
 
 /// <summary>
-/// HS256 JWTs: <c>sub</c> is the user id, <c>acct</c> the Users row key (so /me is one point read), <c>kid</c> names the key.
+/// HS256 JWTs: <c>sub</c> is the user id, <c>acct</c> the Users row key (so /me is one point read), <c>kid</c> names the key
+/// (the current one signs; the previous one, during a rotation, is still accepted).
 /// Validation pins the algorithm, checks issuer, audience and lifetime, and allows 30 seconds of clock skew.
 /// </summary>
 public sealed class AccessTokens : IDisposable
@@ -34,11 +35,19 @@ public sealed class AccessTokens : IDisposable
         this.clock = clock;
         var key = new SymmetricSecurityKey(options.SigningKey) { KeyId = options.KeyId };
         signing = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
+
+        // The current key and, during a rotation, the previous one; a token names its key by kid, and only that key is
+        // tried: an unknown or missing kid is refused rather than checked against every key.
+        SecurityKey[] keys = options.PreviousSigningKey is { } previous
+            ? [key, new SymmetricSecurityKey(previous) { KeyId = options.PreviousKeyId }]
+            : [key];
         validation = new TokenValidationParameters
         {
             ValidIssuer = options.Issuer,
             ValidAudience = options.Audience,
-            IssuerSigningKey = key,
+            IssuerSigningKeys = keys,
+            IssuerSigningKeyResolver = (_, _, kid, _) => keys.Where(candidate => candidate.KeyId == kid),
+            TryAllIssuerSigningKeys = false,
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
             ClockSkew = ClockSkew,
             RequireExpirationTime = true,
