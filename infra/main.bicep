@@ -31,6 +31,9 @@ param corsAllowedOrigins array = []
 @description('The signing key already in the vault, read back by azd (secretOrRandomPassword in main.parameters.json); shorter than 32 characters means there is none yet.')
 param existingSigningKey string = ''
 
+@description('Version of the auth-signing-key secret before the last rotation (azd env AUTH_PREVIOUS_SIGNING_KEY_VERSION). While set, the app still accepts tokens that version signed; empty outside a rotation.')
+param previousSigningKeyVersion string = ''
+
 // Used only when the vault holds no key yet. newGuid() is the only randomness Bicep offers and is
 // allowed only here. Three version-4 GUIDs carry 3 x 122 = 366 random bits in 108 characters,
 // more than HS256's 256; two would give only 244. Rotating to `openssl rand -base64 48` output
@@ -99,6 +102,7 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     signingKeySecretName: signingKeySecretName
     signingKey: signingKey
+    previousSigningKeyVersion: previousSigningKeyVersion
   }
 }
 
@@ -148,6 +152,7 @@ module api 'modules/functionapp.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     signingKeyUri: keyVault.outputs.signingKeyUri
+    previousSigningKeyUri: keyVault.outputs.previousSigningKeyUri
     allowedOrigins: union(['https://${web.outputs.defaultHostname}'], corsAllowedOrigins)
   }
   // The app starts as soon as it exists: grant its identity storage and Key Vault access first,

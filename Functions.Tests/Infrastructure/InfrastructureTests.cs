@@ -183,6 +183,26 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     }
 
     [Fact]
+    public void Previous_signing_key_setting_is_empty_or_a_reference_to_a_version_of_the_same_secret()
+    {
+        var previous = (string?)AppSettings()["Auth__PreviousSigningKey"];
+        var site = bicep.SingleResource(Sites);
+        var vault = bicep.SingleResource("Microsoft.KeyVault/vaults");
+        var vaultOutput = ArmJson.Text(vault.Template["outputs"]?["previousSigningKeyUri"]?["value"]);
+        var parametersFile = bicep.ReadJsonFile("infra/main.parameters.json")["parameters"];
+
+        Assert.Contains("empty(parameters('previousSigningKeyUri'))", previous);
+        Assert.Contains("@Microsoft.KeyVault(SecretUri=", previous);
+        Assert.Contains(".outputs.previousSigningKeyUri.value", site.ModuleArgument("previousSigningKeyUri"));
+        Assert.Contains("empty(parameters('previousSigningKeyVersion'))", vaultOutput);
+        Assert.Contains("parameters('signingKeySecretName'))", vaultOutput);
+        Assert.Contains(".secretUri, parameters('previousSigningKeyVersion'))", vaultOutput);
+        Assert.Contains("parameters('previousSigningKeyVersion')", vault.ModuleArgument("previousSigningKeyVersion"));
+        Assert.Equal("${AUTH_PREVIOUS_SIGNING_KEY_VERSION}", (string?)parametersFile?["previousSigningKeyVersion"]?["value"]);
+        Assert.Equal("", (string?)bicep.Template["parameters"]?["previousSigningKeyVersion"]?["defaultValue"]);
+    }
+
+    [Fact]
     public void Signing_key_is_generated_once_and_read_back_from_the_vault_on_later_provisions()
     {
         var secret = bicep.SingleResource("Microsoft.KeyVault/vaults/secrets");

@@ -10,6 +10,9 @@ param deploymentContainerName string
 param applicationInsightsName string
 param signingKeyUri string
 
+@description('Versioned URI of the signing key before the last rotation, or empty.')
+param previousSigningKeyUri string = ''
+
 @description('Origins allowed to call the API from a browser. Never \'*\'.')
 param allowedOrigins array
 
@@ -99,6 +102,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
       Auth__SigningKey: '@Microsoft.KeyVault(SecretUri=${signingKeyUri})'
+      // Empty outside a rotation; the app then accepts the current key only.
+      Auth__PreviousSigningKey: empty(previousSigningKeyUri) ? '' : '@Microsoft.KeyVault(SecretUri=${previousSigningKeyUri})'
       Auth__Issuer: 'https://${functionApp.properties.defaultHostName}'
       Auth__Audience: 'https://${functionApp.properties.defaultHostName}/api'
     }

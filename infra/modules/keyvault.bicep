@@ -8,6 +8,9 @@ param signingKeySecretName string
 @description('UTF-8 text of at least 32 bytes; the app reads it as Auth:SigningKey.')
 param signingKey string
 
+@description('An earlier version of the same secret, accepted during a rotation; empty for none.')
+param previousSigningKeyVersion string = ''
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
@@ -42,3 +45,5 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
 output name string = vault.name
 // Versionless, so the app picks up a rotated key when it restarts.
 output signingKeyUri string = vault::signingKeySecret.properties.secretUri
+// The earlier version by its version id (a versioned URI never changes), or empty outside a rotation.
+output previousSigningKeyUri string = empty(previousSigningKeyVersion) ? '' : '${vault::signingKeySecret.properties.secretUri}/${previousSigningKeyVersion}'
