@@ -39,6 +39,7 @@ public static class AppComposition
         services.AddSingleton<RefreshTokenStore>();
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<CredentialCheck>();
         services.AddSingleton<AccountService>();
 
         // Items.

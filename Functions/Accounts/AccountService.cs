@@ -8,7 +8,7 @@ namespace Serverless.Functions.Accounts;
 public sealed partial class AccountService(
     UserStore users,
     RefreshTokenStore refreshTokens,
-    LoginThrottle throttle,
+    CredentialCheck credentials,
     PasswordPolicy passwordPolicy,
     PasswordHasher hasher,
     AccessTokens accessTokens,
@@ -60,30 +60,21 @@ public sealed partial class AccountService(
         }
 
         var accountKey = EmailAddress.KeyOf(request.Email!);
-        var password = request.Password!;
-
-        // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
-        var (storedUser, throttleState) = await users.FindForLoginAsync(accountKey, cancellationToken);
-        if (throttle.RetryAfter(throttleState) is { } wait)
+        switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken))
         {
-            LogThrottled(logger, Hint(accountKey), TraceContext.CurrentTraceId);
-            metrics.LoginAttempted(LoginOutcome.Throttled);
-            return new AccountOutcome.Throttled(wait);
+            case CredentialResult.Throttled throttled:
+                LogThrottled(logger, Hint(accountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Throttled);
+                return new AccountOutcome.Throttled(throttled.RetryAfter);
+            case CredentialResult.Verified { User: var user }:
+                LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Success);
+                return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
+            default:
+                LogLoginFailed(logger, Hint(accountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Failure);
+                return new AccountOutcome.BadCredentials();
         }
-
-        var user = await VerifyAsync(storedUser, password, cancellationToken);
-        if (user is null)
-        {
-            await throttle.RecordFailureAsync(accountKey, throttleState, cancellationToken);
-            LogLoginFailed(logger, Hint(accountKey), TraceContext.CurrentTraceId);
-            metrics.LoginAttempted(LoginOutcome.Failure);
-            return new AccountOutcome.BadCredentials();
-        }
-
-        await throttle.ResetAsync(accountKey, throttleState, cancellationToken);
-        LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
-        metrics.LoginAttempted(LoginOutcome.Success);
-        return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
     }
 
     public async Task<AccountOutcome> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
@@ -159,33 +150,6 @@ public sealed partial class AccountService(
         return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
     }
 
-    // No stored password is this long or this malformed, and hashing it would only cost us (or throw).
-    private static bool CannotMatch(string password) =>
-        Text.CodePoints(password) > AuthOptions.MaxPasswordLength || !Text.TryNormalize(password, out _, trim: false);
-
-    private async Task<UserRecord?> VerifyAsync(UserRecord? user, string password, CancellationToken cancellationToken)
-    {
-        if (CannotMatch(password))
-        {
-            return null;
-        }
-
-        if (user is null)
-        {
-            hasher.VerifyNothing(password);
-            return null;
-        }
-
-        var check = hasher.Verify(password, user.PasswordHash);
-        if (check == PasswordCheck.NeedsUpgrade)
-        {
-            await users.TryReplacePasswordHashAsync(user, hasher.Hash(password), cancellationToken);
-            LogHashUpgraded(logger, user.Id);
-        }
-
-        return check == PasswordCheck.Wrong ? null : user;
-    }
-
     private async Task<Session> StartSessionAsync(UserRecord user, CancellationToken cancellationToken)
     {
         var token = RefreshToken.NewFamily();
@@ -257,7 +221,4 @@ public sealed partial class AccountService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refresh token reuse for user {UserId}: session revoked (trace {TraceId})")]
     private static partial void LogRefreshReuse(ILogger logger, string userId, string? traceId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Password hash of user {UserId} upgraded to the current cost")]
-    private static partial void LogHashUpgraded(ILogger logger, string userId);
 }
