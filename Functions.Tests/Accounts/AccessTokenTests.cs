@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Accounts;
@@ -30,7 +29,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         var claims = new Dictionary<string, object>
         {
             ["sub"] = subject ?? user.Id,
-            ["acct"] = EmailAddress.KeyOf(user.Email),
+            ["acct"] = app.AccountKey(user.Email),
         };
         var descriptor = new SecurityTokenDescriptor
         {

@@ -119,7 +119,7 @@ public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
 
         var signup = await app.SignupAsync(email);
         var login = await app.LoginAsync(email);
-        var key = EmailAddress.KeyOf(email);
+        var key = app.AccountKey(email);
         var throttle = await app.Table(AppTables.Users).GetEntityIfExistsAsync<TableEntity>(key, LoginThrottleStore.RowKey,
             cancellationToken: TestContext.Current.CancellationToken);
 
@@ -176,7 +176,7 @@ public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.InRange(checks, 1, LoginThrottle.MaxAttempts);
         Assert.Equal(checks, responses.Count(r => r.Status == 401));
         Assert.All(responses.Where(r => r.Status == 429), r => Assert.NotNull(r.Header("Retry-After")));
-        var key = EmailAddress.KeyOf(user.Email);
+        var key = app.AccountKey(user.Email);
         var row = (await app.Table(AppTables.Users).GetEntityAsync<TableEntity>(key, LoginThrottleStore.RowKey, cancellationToken: TestContext.Current.CancellationToken)).Value;
         Assert.Equal((int)checks, row.GetInt32("Attempts"));
     }
@@ -203,7 +203,7 @@ public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task A_hash_made_with_a_weaker_cost_is_upgraded_at_the_next_login()
     {
         var user = await app.NewUserAsync();
-        var key = EmailAddress.KeyOf(user.Email);
+        var key = app.AccountKey(user.Email);
         var users = app.Table(AppTables.Users);
         var row = (await users.GetEntityAsync<TableEntity>(key, key, cancellationToken: TestContext.Current.CancellationToken)).Value;
         row["PasswordHash"] = PasswordHasher.Hash(AccountsTestExtensions.GoodPassword, new Argon2Settings(8 * 1024, 1, 1));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Performance;
@@ -50,13 +51,17 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Signup_costs_two_requests_the_user_insert_and_the_session_insert()
+    public async Task Signup_costs_three_requests_the_address_count_the_user_insert_and_the_session_insert()
     {
         var (response, requests) = await MeasureAsync(() => app.SignupAsync(AccountsTestExtensions.UniqueEmail("signup")));
 
         Assert.Equal(201, response.Status);
-        Assert.Equal(2, requests.Count);
-        Assert.All(requests, request => Assert.True(request.IsInsert, request.ToString()));
+        Assert.Equal(3, requests.Count);
+        // The client address's signup count (insert, or a conditional replace when this instance has seen the address), then the two inserts.
+        Assert.True(requests[0].Path.Contains(AppTables.ClientLimits, StringComparison.Ordinal) && requests[0].Method is "POST" or "PUT", requests[0].ToString());
+        Assert.True(requests[1].IsInsert && requests[1].Path.Contains(AppTables.Users, StringComparison.Ordinal), requests[1].ToString());
+        Assert.True(requests[2].IsInsert && requests[2].Path.Contains(AppTables.RefreshTokens, StringComparison.Ordinal), requests[2].ToString());
+        AssertPartitionScoped(requests);
     }
 
     [Fact]
@@ -78,7 +83,7 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_failed_login_costs_two_requests_and_the_next_success_four()
+    public async Task A_failed_login_costs_three_requests_and_the_next_success_four()
     {
         var user = await app.NewUserAsync("failure");
 
@@ -87,9 +92,11 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal(401, failed.Status);
         Assert.Equal(200, succeeded.Status);
-        // The partition query, and the attempt reserved (the throttle row inserted beside the account's row); the failure costs nothing more.
-        Assert.Equal(2, failure.Count);
+        // The partition query, the attempt reserved (the throttle row inserted beside the account's row), and the failure
+        // counted against the client address (API.md's per-client limit).
+        Assert.Equal(3, failure.Count);
         Assert.True(failure[1].IsInsert && failure[1].Path.Contains("Users", StringComparison.Ordinal), failure[1].ToString());
+        Assert.Contains(AppTables.ClientLimits, failure[2].Path, StringComparison.Ordinal);
         // The query, the reservation (a conditional replace), the clearing (API.md: "A success resets the count") and the session.
         Assert.Equal(4, success.Count);
         Assert.Equal("PUT", success[1].Method);

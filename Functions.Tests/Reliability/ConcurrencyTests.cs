@@ -46,7 +46,7 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.All(responses.Where(response => response != winner), response => Assert.Equal(409, response.Status));
         var winnerIndex = Array.IndexOf(responses, winner);
         var userId = winner.Json.GetProperty("user").GetProperty("id").GetString()!;
-        var key = EmailAddress.KeyOf(email);
+        var key = app.AccountKey(email);
         Assert.Equal(1, await CountAsync(AppTables.Users, TableClient.CreateQueryFilter($"PartitionKey eq {key}")));
         Assert.Equal(1, await CountAsync(AppTables.RefreshTokens, TableClient.CreateQueryFilter($"UserId eq {userId}")));
         Assert.Equal(200, (await app.LoginAsync(email, Password(winnerIndex))).Status);
@@ -145,7 +145,7 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
         foreach (var (email, parity) in new[] { (known.Email, 0), (unknown, 1) })
         {
             var answered401 = responses.Where((_, i) => i % 2 == parity).Count(response => response.Status == 401);
-            var key = EmailAddress.KeyOf(email);
+            var key = app.AccountKey(email);
             var row = (await app.Table(AppTables.Users).GetEntityAsync<TableEntity>(key, LoginThrottleStore.RowKey, cancellationToken: TestContext.Current.CancellationToken)).Value;
             Assert.Equal(answered401, row.GetInt32("Attempts"));
             Assert.InRange(answered401, 1, LoginThrottle.MaxAttempts);

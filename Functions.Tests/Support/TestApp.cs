@@ -59,11 +59,21 @@ public sealed class TestApp : IAsyncDisposable
     {
         ["Tables"] = connectionString,
         ["Auth:SigningKey"] = TestSigningKey,
+        ["Auth:IdentifierHashKey"] = TestIdentifierHashKey,
         ["Auth:Issuer"] = "serverless-tests",
         ["Auth:Audience"] = "serverless-tests",
+        // Test requests come from one address ("unknown": no X-Forwarded-For, no connection), and a test class signs up
+        // far more than 20 users; the limit tests (Reliability/ClientLimitTests.cs) set these back or to small values.
+        ["Limits:SignupsPerClientPerHour"] = "1000000",
+        ["Limits:FailedLoginsPerClientPerHour"] = "1000000",
     };
 
+    public const string TestIdentifierHashKey = "tests-only-identifier-hash-key-0123456789-abcdefghijklmnop";
+
     public const string TestSigningKey = "tests-only-signing-key-long-enough-for-hs512-too-0123456789-abcdefghijklmnop";
+
+    /// <summary>The account key the app derives from <paramref name="email"/> (a keyed hash), for reading its rows.</summary>
+    public string AccountKey(string email) => provider.GetRequiredService<Functions.Accounts.AccountKeys>().KeyOf(email);
 
     public TableClient Table(string name) => provider.GetRequiredService<TableServiceClient>().GetTableClient(TablePrefix + name);
 

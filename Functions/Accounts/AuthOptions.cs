@@ -14,6 +14,9 @@ public sealed record AuthOptions
     private const string DevelopmentKeyMarker = "DEVELOPMENT-ONLY";
 
     public required byte[] SigningKey { get; init; }
+
+    /// <summary>The HMAC secret of <see cref="AccountKeys"/>. Changing it changes every account's key: the accounts stored under the old keys are lost.</summary>
+    public required byte[] IdentifierHashKey { get; init; }
     public string KeyId { get; init; } = "k1";
     public string Issuer { get; init; } = "serverless";
     public string Audience { get; init; } = "serverless";
@@ -25,32 +28,14 @@ public sealed record AuthOptions
     public static AuthOptions FromConfiguration(IConfiguration configuration)
     {
         var section = configuration.GetSection(Section);
-        var key = section["SigningKey"];
-        if (string.IsNullOrEmpty(key))
-        {
-            throw new InvalidOperationException("Setting 'Auth__SigningKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48).");
-        }
-
-        if (key.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
-        {
-            // App Service passes the reference text through when it cannot resolve it; that text is no secret.
-            throw new InvalidOperationException("Setting 'Auth__SigningKey' is an unresolved Key Vault reference: check the app identity's access to the vault.");
-        }
-
-        var keyBytes = Encoding.UTF8.GetBytes(key);
-        if (keyBytes.Length < MinSigningKeyBytes)
-        {
-            throw new InvalidOperationException($"Setting 'Auth__SigningKey' is too short: it must be at least {MinSigningKeyBytes} bytes (256 bits).");
-        }
-
-        if (key.Contains(DevelopmentKeyMarker, StringComparison.Ordinal) && IsRunningInAzure())
-        {
-            throw new InvalidOperationException("Setting 'Auth__SigningKey' holds the development-only key from local.settings.json.example; Azure needs its own secret.");
-        }
+        var keyBytes = Secret(section, "SigningKey", "a random secret of at least 32 bytes (e.g. openssl rand -base64 48)");
+        var identifierHashKey = Secret(section, "IdentifierHashKey",
+            "a random secret of at least 32 bytes (e.g. openssl rand -base64 48), kept for the life of the data: account keys are derived from it");
 
         var options = new AuthOptions
         {
             SigningKey = keyBytes,
+            IdentifierHashKey = identifierHashKey,
             KeyId = section["KeyId"] ?? "k1",
             Issuer = section["Issuer"] ?? "serverless",
             Audience = section["Audience"] ?? "serverless",
@@ -63,6 +48,36 @@ public sealed record AuthOptions
                 Parallelism: 1),
         };
         return options;
+    }
+
+    /// <summary>A secret setting: present, resolved, at least <see cref="MinSigningKeyBytes"/> bytes, and not the development value in Azure.</summary>
+    private static byte[] Secret(IConfigurationSection section, string name, string advice)
+    {
+        var setting = $"Auth__{name}";
+        var value = section[name];
+        if (string.IsNullOrEmpty(value))
+        {
+            throw new InvalidOperationException($"Setting '{setting}' is missing: set it to {advice}.");
+        }
+
+        if (value.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
+        {
+            // App Service passes the reference text through when it cannot resolve it; that text is no secret.
+            throw new InvalidOperationException($"Setting '{setting}' is an unresolved Key Vault reference: check the app identity's access to the vault.");
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(value);
+        if (bytes.Length < MinSigningKeyBytes)
+        {
+            throw new InvalidOperationException($"Setting '{setting}' is too short: it must be at least {MinSigningKeyBytes} bytes (256 bits).");
+        }
+
+        if (value.Contains(DevelopmentKeyMarker, StringComparison.Ordinal) && IsRunningInAzure())
+        {
+            throw new InvalidOperationException($"Setting '{setting}' holds the development-only value from local.settings.json.example; Azure needs its own secret.");
+        }
+
+        return bytes;
     }
 
     private static bool IsRunningInAzure() => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WEBSITE_INSTANCE_ID"));

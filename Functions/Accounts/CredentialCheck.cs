@@ -13,6 +13,9 @@ public abstract record CredentialResult
 
     /// <summary>The account's verifications are spent for now, or a parallel attempt won the reservation; nothing was hashed.</summary>
     public sealed record Throttled(TimeSpan RetryAfter) : CredentialResult;
+
+    /// <summary>This instance is hashing as many passwords as it may (<see cref="HashSlots"/>); nothing was reserved or hashed.</summary>
+    public sealed record Busy(TimeSpan RetryAfter) : CredentialResult;
 }
 
 /// <summary>
@@ -20,7 +23,8 @@ public abstract record CredentialResult
 /// the login throttle reserves the attempt before anything is hashed, a success clears the count, and an unknown email
 /// costs the same verification as a wrong password.
 /// </summary>
-public sealed partial class CredentialCheck(UserStore users, LoginThrottle throttle, PasswordHasher hasher, ILogger<CredentialCheck> logger)
+public sealed partial class CredentialCheck(
+    UserStore users, LoginThrottle throttle, PasswordHasher hasher, HashSlots slots, ILogger<CredentialCheck> logger)
 {
     public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken)
     {
@@ -29,6 +33,13 @@ public sealed partial class CredentialCheck(UserStore users, LoginThrottle throt
         if (throttle.RetryAfter(read) is { } wait)
         {
             return new CredentialResult.Throttled(wait);
+        }
+
+        // A slot before the reservation: a request the instance cannot hash for must not spend one of the account's attempts.
+        using var slot = slots.TryTake();
+        if (slot is null)
+        {
+            return new CredentialResult.Busy(HashSlots.RetryAfter);
         }
 
         if (await throttle.TryReserveAsync(accountKey, read, cancellationToken) is not { } reserved)

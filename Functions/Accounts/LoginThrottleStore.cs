@@ -18,7 +18,7 @@ public sealed record ThrottleState(int Attempts, DateTime WindowStart, DateTime 
 /// </summary>
 public sealed class LoginThrottleStore(AppTables tables)
 {
-    /// <summary>Cannot be an account's row key, which is always 43 base64url characters (<see cref="EmailAddress.KeyOf"/>).</summary>
+    /// <summary>Cannot be an account's row key, which is always 43 base64url characters (<see cref="AccountKeys.KeyOf"/>).</summary>
     public const string RowKey = "login-throttle";
 
     // Rows are read untyped, as the login's query returns the account's row and this one together.

@@ -9,6 +9,7 @@ param storageAccountName string
 param deploymentContainerName string
 param applicationInsightsName string
 param signingKeyUri string
+param identifierHashKeyUri string
 
 @description('Origins allowed to call the API from a browser. Never \'*\'.')
 param allowedOrigins array
@@ -99,6 +100,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
       Auth__SigningKey: '@Microsoft.KeyVault(SecretUri=${signingKeyUri})'
+      Auth__IdentifierHashKey: '@Microsoft.KeyVault(SecretUri=${identifierHashKeyUri})'
       Auth__Issuer: 'https://${functionApp.properties.defaultHostName}'
       Auth__Audience: 'https://${functionApp.properties.defaultHostName}/api'
     }

@@ -8,6 +8,12 @@ param signingKeySecretName string
 @description('UTF-8 text of at least 32 bytes; the app reads it as Auth:SigningKey.')
 param signingKey string
 
+param identifierHashKeySecretName string
+
+@secure()
+@description('UTF-8 text of at least 32 bytes; the app reads it as Auth:IdentifierHashKey.')
+param identifierHashKey string
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
@@ -37,8 +43,17 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
       contentType: 'text/plain'
     }
   }
+
+  resource identifierHashKeySecret 'secrets' = {
+    name: identifierHashKeySecretName
+    properties: {
+      value: identifierHashKey
+      contentType: 'text/plain'
+    }
+  }
 }
 
 output name string = vault.name
 // Versionless, so the app picks up a rotated key when it restarts.
 output signingKeyUri string = vault::signingKeySecret.properties.secretUri
+output identifierHashKeyUri string = vault::identifierHashKeySecret.properties.secretUri
