@@ -171,7 +171,8 @@ public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => app.LoginAsync(user.Email, "wrong password " + i))));
 
-        Assert.All(responses, response => Assert.True(response.Status is 401 or 429, response.ToString()));
+        // 503 "busy" when the instance's hash cap refused a request before hashing.
+        Assert.All(responses, response => Assert.True(response.Status is 401 or 429 or 503, response.ToString()));
         var checks = hasher.Derivations - before;
         Assert.InRange(checks, 1, LoginThrottle.MaxAttempts);
         Assert.Equal(checks, responses.Count(r => r.Status == 401));

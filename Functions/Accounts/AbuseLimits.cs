@@ -15,6 +15,12 @@ public sealed record AbuseLimits
     /// <summary>The share of the instance's memory that hashes in flight may take; the rest is the host's, the worker's and the requests'.</summary>
     public const double HashMemoryShare = 0.25;
 
+    /// <summary>
+    /// Hashes in flight per processor beyond which more only wait for the CPU: each then takes longer, and so does every
+    /// other request on the instance, until storage calls time out (seen on the 2-core test machine with 50 at once).
+    /// </summary>
+    public const int HashesPerProcessor = 4;
+
     public int MaxHashesInFlight { get; init; } = 1;
     public int SignupsPerClientPerHour { get; init; } = 20;
     public int FailedLoginsPerClientPerHour { get; init; } = 50;
@@ -30,7 +36,7 @@ public sealed record AbuseLimits
         var section = configuration.GetSection(Section);
         return new AbuseLimits
         {
-            MaxHashesInFlight = Integer(section, "MaxHashesInFlight", HashCapacity(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, auth.Argon2), 1, 10_000),
+            MaxHashesInFlight = Integer(section, "MaxHashesInFlight", DefaultHashCapacity(auth.Argon2), 1, 10_000),
             SignupsPerClientPerHour = Integer(section, "SignupsPerClientPerHour", 20, 1, 1_000_000),
             FailedLoginsPerClientPerHour = Integer(section, "FailedLoginsPerClientPerHour", 50, 1, 1_000_000),
             TrustedProxies = Integer(section, "TrustedProxies", 1, 0, 10),
@@ -41,6 +47,9 @@ public sealed record AbuseLimits
     /// Hashes in flight that fit in <see cref="HashMemoryShare"/> of the instance's memory, each taking the Argon2id cost's
     /// memory (19 MiB by default): 26 on a 2,048 MB Flex Consumption instance, 53 on a 4,096 MB one (docs/performance.md).
     /// </summary>
+    public static int DefaultHashCapacity(Argon2Settings argon2) =>
+        Math.Min(HashCapacity(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, argon2), Environment.ProcessorCount * HashesPerProcessor);
+
     public static int HashCapacity(long availableMemoryBytes, Argon2Settings argon2) =>
         (int)Math.Clamp(availableMemoryBytes * HashMemoryShare / (argon2.MemoryKiB * 1024L), 1, 10_000);
 

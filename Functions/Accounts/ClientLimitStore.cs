@@ -23,6 +23,9 @@ public sealed record ClientCount(int Count, DateTime WindowStart)
 /// </summary>
 public sealed class ClientLimitStore(AppTables tables)
 {
+    public const string SignupRowKey = "signup";
+    public const string FailedLoginRowKey = "failed-login";
+
     public async Task<ClientCount?> FindAsync(string clientKey, ClientAction action, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.ClientLimits, cancellationToken);
@@ -48,7 +51,7 @@ public sealed class ClientLimitStore(AppTables tables)
         }
     }
 
-    private static string RowKey(ClientAction action) => action == ClientAction.Signup ? "signup" : "failed-login";
+    private static string RowKey(ClientAction action) => action == ClientAction.Signup ? SignupRowKey : FailedLoginRowKey;
 
     private sealed class CountEntity : ITableEntity
     {

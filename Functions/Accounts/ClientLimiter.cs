@@ -15,7 +15,10 @@ public sealed class ClientLimiter(ClientLimitStore store, AbuseLimits limits, Ti
 
     // Entries are small, but an attack from many addresses must not grow the dictionary without end.
     private const int MaxRemembered = 20_000;
-    private const int MaxWriteAttempts = 40;
+    // A reservation that keeps losing gives up soon with a 429 (the address is busy with itself); a failure that already
+    // happened must be counted, so it keeps trying.
+    private const int MaxReservationAttempts = 8;
+    private const int MaxCountAttempts = 100;
     private const int MaxBackoffMilliseconds = 200;
 
     private readonly ConcurrentDictionary<(string Client, ClientAction Action), ClientCount> remembered = new();
@@ -33,7 +36,8 @@ public sealed class ClientLimiter(ClientLimitStore store, AbuseLimits limits, Ti
     {
         var key = (clientKey, action);
         var read = remembered.GetValueOrDefault(key);
-        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        var attempts = refuseOverLimit ? MaxReservationAttempts : MaxCountAttempts;
+        for (var attempt = 0; attempt < attempts; attempt++)
         {
             if (refuseOverLimit && read is not null && Wait(read, action) is { } wait)
             {
