@@ -32,6 +32,7 @@ public static class AppComposition
 
         // Accounts: settings checked now, so a missing signing key stops start-up.
         services.AddSingleton(AuthOptions.FromConfiguration(configuration));
+        services.AddSingleton<AccountKeys>();
         services.AddSingleton<PasswordPolicy>();
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<AccessTokens>();
@@ -39,6 +40,14 @@ public static class AppComposition
         services.AddSingleton<RefreshTokenStore>();
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<CredentialCheck>();
+
+        // Abuse limits (API.md): hashes in flight per instance, signups and failed logins per client address.
+        services.AddSingleton(provider => AbuseLimits.FromConfiguration(configuration, provider.GetRequiredService<AuthOptions>()));
+        services.AddSingleton<HashSlots>();
+        services.AddSingleton<ClientLimitStore>();
+        services.AddSingleton<ClientLimiter>();
+        services.AddSingleton<ClientAddresses>();
         services.AddSingleton<AccountService>();
 
         // Items.

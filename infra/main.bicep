@@ -42,11 +42,23 @@ param previousSigningKeyVersion string = ''
 @description('Fresh JWT signing key for the first deployment. Leave the default.')
 param generatedSigningKey string = '${newGuid()}${newGuid()}${newGuid()}'
 
+@secure()
+@description('The account-key secret already in the vault, read back by azd like the signing key; shorter than 32 characters means there is none yet.')
+param existingIdentifierHashKey string = ''
+
+// The HMAC secret account keys are derived from (Auth:IdentifierHashKey). Unlike the signing key it must never change
+// once accounts exist: every account's table key is derived from it. Generated once, then always read back.
+@secure()
+@description('Fresh account-key secret for the first deployment. Leave the default.')
+param generatedIdentifierHashKey string = '${newGuid()}${newGuid()}${newGuid()}'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'app-package'
 var signingKeySecretName = 'auth-signing-key'
+var identifierHashKeySecretName = 'auth-identifier-hash-key'
+var identifierHashKey = length(existingIdentifierHashKey) >= 32 ? existingIdentifierHashKey : generatedIdentifierHashKey
 
 // Re-provisioning keeps the key in the vault instead of rotating it (and logging everyone out).
 var signingKey = length(existingSigningKey) >= 32 ? existingSigningKey : generatedSigningKey
@@ -103,6 +115,8 @@ module keyVault 'modules/keyvault.bicep' = {
     signingKeySecretName: signingKeySecretName
     signingKey: signingKey
     previousSigningKeyVersion: previousSigningKeyVersion
+    identifierHashKeySecretName: identifierHashKeySecretName
+    identifierHashKey: identifierHashKey
   }
 }
 
@@ -153,6 +167,7 @@ module api 'modules/functionapp.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     signingKeyUri: keyVault.outputs.signingKeyUri
     previousSigningKeyUri: keyVault.outputs.previousSigningKeyUri
+    identifierHashKeyUri: keyVault.outputs.identifierHashKeyUri
     allowedOrigins: union(['https://${web.outputs.defaultHostname}'], corsAllowedOrigins)
   }
   // The app starts as soon as it exists: grant its identity storage and Key Vault access first,

@@ -32,7 +32,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         var claims = new Dictionary<string, object>
         {
             ["sub"] = subject ?? user.Id,
-            ["acct"] = EmailAddress.KeyOf(user.Email),
+            ["acct"] = app.AccountKey(user.Email),
         };
         var descriptor = new SecurityTokenDescriptor
         {

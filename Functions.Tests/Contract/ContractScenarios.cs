@@ -48,7 +48,35 @@ public sealed class ContractScenarios
                 Serialize(new { email = AccountsTestExtensions.UniqueEmail("broken"), password = AccountsTestExtensions.GoodPassword }), Json);
         }
 
+        await using (var limited = TestApp.Create(connectionString, new Dictionary<string, string?>
+        {
+            ["Limits:SignupsPerClientPerHour"] = "1",
+            ["Limits:FailedLoginsPerClientPerHour"] = "1",
+            ["Limits:MaxHashesInFlight"] = "1",
+        }))
+        {
+            await scenarios.LimitsAsync(limited);
+        }
+
         return scenarios.exchanges;
+    }
+
+    // API.md's abuse limits: the client address's signups and failed logins, and the instance's hashes in flight.
+    private async Task LimitsAsync(TestApp app)
+    {
+        var attacker = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.66" };
+        var bystander = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.67" };
+        string Signup() => Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited"), password = AccountsTestExtensions.GoodPassword });
+        var guess = Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited"), password = "a guess that will not work" });
+        await SendAsync(app, "signup from an address", "POST", "/api/auth/signup", Signup(), Json, headers: attacker);
+        await SendAsync(app, "signup over the address's limit", "POST", "/api/auth/signup", Signup(), Json, headers: attacker);
+        await SendAsync(app, "failed login from an address", "POST", "/api/auth/login", guess, Json, headers: attacker);
+        await SendAsync(app, "login over the address's failed-login limit", "POST", "/api/auth/login", guess, Json, headers: attacker);
+        using (app.Services.GetRequiredService<Functions.Accounts.HashSlots>().TryTake())
+        {
+            await SendAsync(app, "signup while every hash slot is taken", "POST", "/api/auth/signup", Signup(), Json, headers: bystander);
+            await SendAsync(app, "login while every hash slot is taken", "POST", "/api/auth/login", guess, Json, headers: bystander);
+        }
     }
 
     private async Task<SignedInUser> AccountsAsync(TestApp app)

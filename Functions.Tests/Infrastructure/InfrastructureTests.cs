@@ -19,7 +19,7 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
     const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
 
-    static readonly string[] StoreTables = ["Items", "RefreshTokens", "Users"];
+    static readonly string[] StoreTables = ["ClientLimits", "Items", "RefreshTokens", "Users"];
     static readonly string[] AzdServices = ["api", "web"];
     static readonly string[] IdentityClientIdSettings = ["AzureWebJobsStorage__clientId", "Tables__clientId", "AZURE_CLIENT_ID"];
     static readonly string[] RequiredOutputs =
@@ -203,9 +203,28 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     }
 
     [Fact]
+    public void Identifier_hash_key_is_a_key_vault_reference_generated_once_and_always_read_back()
+    {
+        var settings = AppSettings();
+        var site = bicep.SingleResource(Sites);
+        var secret = Assert.Single(bicep.ResourcesOfType("Microsoft.KeyVault/vaults/secrets"), s => s.Name.Contains("identifierHashKeySecretName", StringComparison.Ordinal));
+        var readBack = (string?)bicep.ReadJsonFile("infra/main.parameters.json")["parameters"]?["existingIdentifierHashKey"]?["value"];
+        var secretName = (string?)bicep.Template["variables"]?["identifierHashKeySecretName"];
+        var generated = ArmJson.Text(bicep.Template["parameters"]?["generatedIdentifierHashKey"]?["defaultValue"]);
+
+        Assert.Contains("@Microsoft.KeyVault(SecretUri=", (string?)settings["Auth__IdentifierHashKey"]);
+        Assert.Contains("parameters('identifierHashKeyUri')", (string?)settings["Auth__IdentifierHashKey"]);
+        Assert.Contains(".outputs.identifierHashKeyUri.value", site.ModuleArgument("identifierHashKeyUri"));
+        Assert.Equal("[parameters('identifierHashKey')]", (string?)secret.Properties["value"]);
+        Assert.Equal("securestring", (string?)secret.Template["parameters"]?["identifierHashKey"]?["type"]);
+        Assert.Equal($"$(secretOrRandomPassword ${{AZURE_KEY_VAULT_NAME}} {secretName})", readBack);
+        Assert.True(Regex.Count(generated, @"newGuid\(\)") * 122 >= 256, generated);
+    }
+
+    [Fact]
     public void Signing_key_is_generated_once_and_read_back_from_the_vault_on_later_provisions()
     {
-        var secret = bicep.SingleResource("Microsoft.KeyVault/vaults/secrets");
+        var secret = Assert.Single(bicep.ResourcesOfType("Microsoft.KeyVault/vaults/secrets"), s => s.Name.Contains("signingKeySecretName", StringComparison.Ordinal));
         var parametersFile = bicep.ReadJsonFile("infra/main.parameters.json")["parameters"];
         var readBack = (string?)parametersFile?["existingSigningKey"]?["value"];
         var secretName = (string?)bicep.Template["variables"]?["signingKeySecretName"];

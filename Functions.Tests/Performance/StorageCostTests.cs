@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Performance;
@@ -50,31 +51,39 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Signup_costs_two_requests_the_user_insert_and_the_session_insert()
+    public async Task Signup_costs_three_requests_the_address_count_the_user_insert_and_the_session_insert()
     {
         var (response, requests) = await MeasureAsync(() => app.SignupAsync(AccountsTestExtensions.UniqueEmail("signup")));
 
         Assert.Equal(201, response.Status);
-        Assert.Equal(2, requests.Count);
-        Assert.All(requests, request => Assert.True(request.IsInsert, request.ToString()));
+        Assert.Equal(3, requests.Count);
+        // The client address's signup count (insert, or a conditional replace when this instance has seen the address), then the two inserts.
+        Assert.True(requests[0].Path.Contains(AppTables.ClientLimits, StringComparison.Ordinal) && requests[0].Method is "POST" or "PUT", requests[0].ToString());
+        Assert.True(requests[1].IsInsert && requests[1].Path.Contains(AppTables.Users, StringComparison.Ordinal), requests[1].ToString());
+        Assert.True(requests[2].IsInsert && requests[2].Path.Contains(AppTables.RefreshTokens, StringComparison.Ordinal), requests[2].ToString());
+        AssertPartitionScoped(requests);
     }
 
     [Fact]
-    public async Task A_clean_login_costs_two_requests_one_query_of_the_account_partition_and_the_session_insert()
+    public async Task A_clean_login_costs_four_requests_the_query_the_reservation_its_clearing_and_the_session()
     {
         var user = await app.NewUserAsync("login");
 
         var (response, requests) = await MeasureAsync(() => app.LoginAsync(user.Email));
 
         Assert.Equal(200, response.Status);
-        Assert.Equal(2, requests.Count);
+        Assert.Equal(4, requests.Count);
         // The account row and its throttle row share a partition of Users: one query reads both, before any hashing.
         Assert.True(requests[0].IsSinglePartitionQuery && requests[0].Path.Contains("Users", StringComparison.Ordinal), requests[0].ToString());
-        Assert.True(requests[1].IsInsert && requests[1].Path.Contains("RefreshTokens", StringComparison.Ordinal), requests[1].ToString());
+        // The attempt is reserved (the throttle row inserted) before the password is checked, and cleared after the success.
+        Assert.True(requests[1].IsInsert && requests[1].Path.Contains("Users", StringComparison.Ordinal), requests[1].ToString());
+        Assert.True(requests[2].Method == "DELETE" && requests[2].Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal), requests[2].ToString());
+        Assert.True(requests[3].IsInsert && requests[3].Path.Contains("RefreshTokens", StringComparison.Ordinal), requests[3].ToString());
+        AssertPartitionScoped(requests);
     }
 
     [Fact]
-    public async Task A_failed_login_costs_two_requests_and_the_next_success_three_because_it_clears_the_count()
+    public async Task A_failed_login_costs_three_requests_and_the_next_success_four()
     {
         var user = await app.NewUserAsync("failure");
 
@@ -83,11 +92,14 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal(401, failed.Status);
         Assert.Equal(200, succeeded.Status);
-        // The partition query, and the failure counted (the throttle row inserted beside the account's row).
-        Assert.Equal(2, failure.Count);
+        // The partition query, the attempt reserved (the throttle row inserted beside the account's row), and the failure
+        // counted against the client address (API.md's per-client limit).
+        Assert.Equal(3, failure.Count);
         Assert.True(failure[1].IsInsert && failure[1].Path.Contains("Users", StringComparison.Ordinal), failure[1].ToString());
-        // API.md: "A success resets the count": one conditional delete of the throttle row, within DESIGN.md's login ≤ 3.
-        Assert.Equal(3, success.Count);
+        Assert.Contains(AppTables.ClientLimits, failure[2].Path, StringComparison.Ordinal);
+        // The query, the reservation (a conditional replace), the clearing (API.md: "A success resets the count") and the session.
+        Assert.Equal(4, success.Count);
+        Assert.Equal("PUT", success[1].Method);
         Assert.Single(success, request => request.Method == "DELETE" && request.Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal));
         AssertPartitionScoped([.. failure, .. success]);
     }
@@ -96,7 +108,7 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task A_throttled_login_costs_one_request()
     {
         var user = await app.NewUserAsync("throttled");
-        for (var i = 0; i < LoginThrottle.MaxFailures; i++)
+        for (var i = 0; i < LoginThrottle.MaxAttempts; i++)
         {
             Assert.Equal(401, (await app.LoginAsync(user.Email, $"wrong password number {i}")).Status);
         }

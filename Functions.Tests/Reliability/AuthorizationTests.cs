@@ -99,7 +99,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
     {
         var old = await app.NewUserAsync("deleted");
         var oldItem = await app.PostJsonAsync("/api/items", new { title = "Old account's" }, old.AccessToken);
-        var key = EmailAddress.KeyOf(old.Email);
+        var key = app.AccountKey(old.Email);
         await app.Table(AppTables.Users).DeleteEntityAsync(key, key, cancellationToken: TestContext.Current.CancellationToken);
 
         var meAfterDeletion = await app.GetAsync("/api/me", old.AccessToken);
@@ -160,7 +160,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
         DateTime? expires = null, string algorithm = SecurityAlgorithms.HmacSha256, string? subject = "owner")
     {
         var now = DateTime.UtcNow;
-        var claims = new Dictionary<string, object> { [AccessTokens.AccountKeyClaim] = EmailAddress.KeyOf(owner.User.Email) };
+        var claims = new Dictionary<string, object> { [AccessTokens.AccountKeyClaim] = app.AccountKey(owner.User.Email) };
         if (subject is not null)
         {
             claims["sub"] = owner.User.Id;

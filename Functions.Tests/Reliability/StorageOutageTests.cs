@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
@@ -85,7 +84,7 @@ public sealed class StorageOutageTests
         await using var storage = await AzuriteServer.StartAsync(persistent: true);
         await using var app = TestApp.Create(storage.ConnectionString, configureServices: services => StorageFaultPolicy.AddTo(services));
         var email = AccountsTestExtensions.UniqueEmail("cut");
-        var key = EmailAddress.KeyOf(email);
+        var key = app.AccountKey(email);
         app.Services.GetRequiredService<StorageFaultPolicy>().Inject(
             StorageFault.BeforeSend("POST", AppTables.RefreshTokens, storage.StopAsync));
 

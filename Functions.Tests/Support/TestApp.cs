@@ -59,11 +59,17 @@ public sealed class TestApp : IAsyncDisposable
     {
         ["Tables"] = connectionString,
         ["Auth:SigningKey"] = TestSigningKey,
+        ["Auth:IdentifierHashKey"] = TestIdentifierHashKey,
         ["Auth:Issuer"] = "serverless-tests",
         ["Auth:Audience"] = "serverless-tests",
     };
 
+    public const string TestIdentifierHashKey = "tests-only-identifier-hash-key-0123456789-abcdefghijklmnop";
+
     public const string TestSigningKey = "tests-only-signing-key-long-enough-for-hs512-too-0123456789-abcdefghijklmnop";
+
+    /// <summary>The account key the app derives from <paramref name="email"/> (a keyed hash), for reading its rows.</summary>
+    public string AccountKey(string email) => provider.GetRequiredService<Functions.Accounts.AccountKeys>().KeyOf(email);
 
     public TableClient Table(string name) => provider.GetRequiredService<TableServiceClient>().GetTableClient(TablePrefix + name);
 
@@ -90,6 +96,9 @@ public sealed class TestApp : IAsyncDisposable
         context.Request.Path = queryStart < 0 ? pathAndQuery : pathAndQuery[..queryStart];
         context.Request.QueryString = queryStart < 0 ? QueryString.Empty : new QueryString(pathAndQuery[queryStart..]);
         context.RequestAborted = cancellationToken;
+        // Each request comes from an address of its own unless it says otherwise (X-Forwarded-For), as from many users:
+        // the per-address limits are tested on purpose (Reliability/AbuseLimitTests.cs), not hit by accident.
+        context.Connection.RemoteIpAddress = NextClientAddress();
         if (body is not null)
         {
             context.Request.Body = new MemoryStream(body);
@@ -116,6 +125,14 @@ public sealed class TestApp : IAsyncDisposable
         await dispatcher.DispatchAsync(context);
         return new TestResponse(context.Response.StatusCode, context.Response.Headers, context.Response.ContentType,
             Encoding.UTF8.GetString(responseBody.ToArray()));
+    }
+
+    private static int clientAddresses;
+
+    private static System.Net.IPAddress NextClientAddress()
+    {
+        var n = Interlocked.Increment(ref clientAddresses);
+        return new System.Net.IPAddress([10, (byte)(n >> 16), (byte)(n >> 8), (byte)n]);
     }
 
     /// <summary>

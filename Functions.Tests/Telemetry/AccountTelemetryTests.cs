@@ -55,7 +55,7 @@ public sealed class AccountTelemetryTests(AzuriteFixture azurite)
         string[] secrets =
         [
             AccountsTestExtensions.GoodPassword, wrongPassword, email, email.Split('@')[0], "$argon2id", user.AccessToken, user.RefreshToken,
-            login.Json.GetProperty("accessToken").GetString()!, rotated.Json.GetProperty("refreshToken").GetString()!, EmailAddress.KeyOf(email),
+            login.Json.GetProperty("accessToken").GetString()!, rotated.Json.GetProperty("refreshToken").GetString()!, app.AccountKey(email),
         ];
         foreach (var secret in secrets)
         {

@@ -7,7 +7,7 @@ using Serverless.Functions.Http;
 namespace Serverless.Functions.Accounts;
 
 /// <summary>The Accounts routes of API.md: each parses the body, calls one service method and maps the outcome.</summary>
-public sealed class AccountFunctions(AccountService accounts)
+public sealed class AccountFunctions(AccountService accounts, ClientAddresses clients)
 {
     [Function("Signup")]
     [AllowAnonymous]
@@ -20,7 +20,7 @@ public sealed class AccountFunctions(AccountService accounts)
             return problem;
         }
 
-        var outcome = await accounts.SignupAsync(body.Value!, cancellationToken);
+        var outcome = await accounts.SignupAsync(body.Value!, clients.Of(request), cancellationToken);
         var result = outcome.ToResult(request.HttpContext, StatusCodes.Status201Created);
         return outcome is AccountOutcome.SignedIn ? result.WithHeader("Location", "/api/me") : result;
     }
@@ -31,7 +31,7 @@ public sealed class AccountFunctions(AccountService accounts)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/login")] HttpRequest request, CancellationToken cancellationToken)
     {
         var body = await JsonBody.ReadAsync(request, ApiJson.Default.LoginRequest, cancellationToken);
-        return body.Problem ?? (await accounts.LoginAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
+        return body.Problem ?? (await accounts.LoginAsync(body.Value!, clients.Of(request), cancellationToken)).ToResult(request.HttpContext);
     }
 
     [Function("Refresh")]

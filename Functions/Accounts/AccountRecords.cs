@@ -23,6 +23,12 @@ public abstract record AccountOutcome
 
     public sealed record Throttled(TimeSpan RetryAfter) : AccountOutcome;
 
+    /// <summary>The client address is over its signup or failed-login limit.</summary>
+    public sealed record ClientLimited(TimeSpan RetryAfter) : AccountOutcome;
+
+    /// <summary>This instance is hashing as many passwords as it may; nothing was done.</summary>
+    public sealed record Busy(TimeSpan RetryAfter) : AccountOutcome;
+
     public sealed record SessionEnded : AccountOutcome;
 
     public sealed record LoggedOut : AccountOutcome;

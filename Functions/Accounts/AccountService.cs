@@ -8,7 +8,10 @@ namespace Serverless.Functions.Accounts;
 public sealed partial class AccountService(
     UserStore users,
     RefreshTokenStore refreshTokens,
-    LoginThrottle throttle,
+    CredentialCheck credentials,
+    AccountKeys accountKeys,
+    HashSlots hashSlots,
+    ClientLimiter clientLimits,
     PasswordPolicy passwordPolicy,
     PasswordHasher hasher,
     AccessTokens accessTokens,
@@ -25,7 +28,7 @@ public sealed partial class AccountService(
     /// </summary>
     public static readonly TimeSpan ConcurrentRefreshGrace = TimeSpan.FromSeconds(10);
 
-    public async Task<AccountOutcome> SignupAsync(SignupRequest request, CancellationToken cancellationToken)
+    public async Task<AccountOutcome> SignupAsync(SignupRequest request, string clientAddress, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var email = EmailAddress.TryParse(request.Email, out var emailError);
@@ -38,7 +41,25 @@ public sealed partial class AccountService(
             return new AccountOutcome.Invalid(errors);
         }
 
-        var user = new UserRecord(NewUserId(), email.Key, email.Value, displayName, hasher.Hash(request.Password!), Now());
+        string passwordHash;
+        using (var slot = hashSlots.TryTake())
+        {
+            if (slot is null)
+            {
+                return new AccountOutcome.Busy(HashSlots.RetryAfter);
+            }
+
+            // Every signup that gets as far as hashing counts against its address, whether or not the email is taken.
+            if (await clientLimits.CountAsync(accountKeys.ClientKeyOf(clientAddress), ClientAction.Signup, refuseOverLimit: true, cancellationToken) is { } wait)
+            {
+                LogClientLimited(logger, "signup", TraceContext.CurrentTraceId);
+                return new AccountOutcome.ClientLimited(wait);
+            }
+
+            passwordHash = hasher.Hash(request.Password!);
+        }
+
+        var user = new UserRecord(NewUserId(), accountKeys.KeyOf(email.Value), email.Value, displayName, passwordHash, Now());
         if (!await users.TryAddAsync(user, cancellationToken))
         {
             return new AccountOutcome.EmailTaken();
@@ -49,7 +70,7 @@ public sealed partial class AccountService(
         return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
     }
 
-    public async Task<AccountOutcome> LoginAsync(LoginRequest request, CancellationToken cancellationToken)
+    public async Task<AccountOutcome> LoginAsync(LoginRequest request, string clientAddress, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         AddError(errors, "email", string.IsNullOrWhiteSpace(request.Email) ? "Enter your email address." : null);
@@ -59,31 +80,35 @@ public sealed partial class AccountService(
             return new AccountOutcome.Invalid(errors);
         }
 
-        var accountKey = EmailAddress.KeyOf(request.Email!);
-        var password = request.Password!;
-
-        // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
-        var (storedUser, throttleState) = await users.FindForLoginAsync(accountKey, cancellationToken);
-        if (throttle.RetryAfter(throttleState) is { } wait)
+        // An address over its failed-login limit is refused from this instance's memory: no storage request, no hash.
+        var clientKey = accountKeys.ClientKeyOf(clientAddress);
+        if (clientLimits.RetryAfter(clientKey, ClientAction.FailedLogin) is { } clientWait)
         {
-            LogThrottled(logger, Hint(accountKey), TraceContext.CurrentTraceId);
+            LogClientLimited(logger, "login", TraceContext.CurrentTraceId);
             metrics.LoginAttempted(LoginOutcome.Throttled);
-            return new AccountOutcome.Throttled(wait);
+            return new AccountOutcome.ClientLimited(clientWait);
         }
 
-        var user = await VerifyAsync(storedUser, password, cancellationToken);
-        if (user is null)
+        var accountKey = accountKeys.KeyOf(request.Email!);
+        switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken))
         {
-            await throttle.RecordFailureAsync(accountKey, throttleState, cancellationToken);
-            LogLoginFailed(logger, Hint(accountKey), TraceContext.CurrentTraceId);
-            metrics.LoginAttempted(LoginOutcome.Failure);
-            return new AccountOutcome.BadCredentials();
+            case CredentialResult.Busy busy:
+                LogBusy(logger, TraceContext.CurrentTraceId);
+                return new AccountOutcome.Busy(busy.RetryAfter);
+            case CredentialResult.Throttled throttled:
+                LogThrottled(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Throttled);
+                return new AccountOutcome.Throttled(throttled.RetryAfter);
+            case CredentialResult.Verified { User: var user }:
+                LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Success);
+                return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
+            default:
+                await clientLimits.CountAsync(clientKey, ClientAction.FailedLogin, refuseOverLimit: false, cancellationToken);
+                LogLoginFailed(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Failure);
+                return new AccountOutcome.BadCredentials();
         }
-
-        await throttle.ResetAsync(accountKey, throttleState, cancellationToken);
-        LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
-        metrics.LoginAttempted(LoginOutcome.Success);
-        return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
     }
 
     public async Task<AccountOutcome> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
@@ -159,33 +184,6 @@ public sealed partial class AccountService(
         return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
     }
 
-    // No stored password is this long or this malformed, and hashing it would only cost us (or throw).
-    private static bool CannotMatch(string password) =>
-        Text.CodePoints(password) > AuthOptions.MaxPasswordLength || !Text.TryNormalize(password, out _, trim: false);
-
-    private async Task<UserRecord?> VerifyAsync(UserRecord? user, string password, CancellationToken cancellationToken)
-    {
-        if (CannotMatch(password))
-        {
-            return null;
-        }
-
-        if (user is null)
-        {
-            hasher.VerifyNothing(password);
-            return null;
-        }
-
-        var check = hasher.Verify(password, user.PasswordHash);
-        if (check == PasswordCheck.NeedsUpgrade)
-        {
-            await users.TryReplacePasswordHashAsync(user, hasher.Hash(password), cancellationToken);
-            LogHashUpgraded(logger, user.Id);
-        }
-
-        return check == PasswordCheck.Wrong ? null : user;
-    }
-
     private async Task<Session> StartSessionAsync(UserRecord user, CancellationToken cancellationToken)
     {
         var token = RefreshToken.NewFamily();
@@ -238,9 +236,6 @@ public sealed partial class AccountService(
 
     private static string NewUserId() => Guid.CreateVersion7().ToString("N");
 
-    // Enough of the email's key to follow one account through the logs; not the email, and not reversible.
-    private static string Hint(string accountKey) => accountKey[..8];
-
     private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} signed up (trace {TraceId})")]
@@ -255,9 +250,12 @@ public sealed partial class AccountService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Login throttled for account {AccountHint} (trace {TraceId})")]
     private static partial void LogThrottled(ILogger logger, string accountHint, string? traceId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client address over its {Action} limit (trace {TraceId})")]
+    private static partial void LogClientLimited(ILogger logger, string action, string? traceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Password hashing at capacity: request refused with 503 (trace {TraceId})")]
+    private static partial void LogBusy(ILogger logger, string? traceId);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refresh token reuse for user {UserId}: session revoked (trace {TraceId})")]
     private static partial void LogRefreshReuse(ILogger logger, string userId, string? traceId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Password hash of user {UserId} upgraded to the current cost")]
-    private static partial void LogHashUpgraded(ILogger logger, string userId);
 }

@@ -22,6 +22,10 @@ public sealed record AuthOptions
     public string KeyId => KeyIdOf(SigningKey);
 
     public string? PreviousKeyId => PreviousSigningKey is null ? null : KeyIdOf(PreviousSigningKey);
+
+    /// <summary>The HMAC secret of <see cref="AccountKeys"/>. Changing it changes every account's key: the accounts stored under the old keys are lost.</summary>
+    public required byte[] IdentifierHashKey { get; init; }
+
     public string Issuer { get; init; } = "serverless";
     public string Audience { get; init; } = "serverless";
     public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
@@ -32,16 +36,19 @@ public sealed record AuthOptions
     public static AuthOptions FromConfiguration(IConfiguration configuration)
     {
         var section = configuration.GetSection(Section);
-        var keyBytes = SigningKeyFrom(section, "SigningKey")
+        var keyBytes = SecretFrom(section, "SigningKey")
             ?? throw new InvalidOperationException("Setting 'Auth__SigningKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48).");
 
         // The key before the last rotation, accepted (never used to sign) so tokens and cursors it signed keep working.
-        var previousKeyBytes = SigningKeyFrom(section, "PreviousSigningKey");
+        var previousKeyBytes = SecretFrom(section, "PreviousSigningKey");
+        var identifierHashKey = SecretFrom(section, "IdentifierHashKey")
+            ?? throw new InvalidOperationException("Setting 'Auth__IdentifierHashKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48), kept for the life of the data: account keys are derived from it.");
 
         var options = new AuthOptions
         {
             SigningKey = keyBytes,
             PreviousSigningKey = previousKeyBytes is null || previousKeyBytes.AsSpan().SequenceEqual(keyBytes) ? null : previousKeyBytes,
+            IdentifierHashKey = identifierHashKey,
             Issuer = section["Issuer"] ?? "serverless",
             Audience = section["Audience"] ?? "serverless",
             AccessTokenLifetime = Seconds(section, "AccessTokenLifetimeSeconds", TimeSpan.FromMinutes(15), min: 60),
@@ -62,8 +69,8 @@ public sealed record AuthOptions
     public static string KeyIdOf(byte[] key) =>
         Base64Url.Encode(System.Security.Cryptography.HMACSHA256.HashData(key, "serverless signing key id v1"u8).AsSpan(0, 12));
 
-    // Null when the setting is absent or empty (an optional key); otherwise checked as strictly as the current key.
-    private static byte[]? SigningKeyFrom(IConfigurationSection section, string name)
+    // Null when the setting is absent or empty; otherwise checked as strictly as the signing key.
+    private static byte[]? SecretFrom(IConfigurationSection section, string name)
     {
         var key = section[name];
         if (string.IsNullOrEmpty(key))

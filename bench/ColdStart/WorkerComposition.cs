@@ -20,6 +20,7 @@ public static class WorkerComposition
     {
         ["Tables"] = tablesConnection,
         ["Auth:SigningKey"] = "bench-only-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        ["Auth:IdentifierHashKey"] = "bench-only-identifier-hash-key-0123456789-abcdefghijklmnop",
         ["Auth:Issuer"] = "serverless-bench",
         ["Auth:Audience"] = "serverless-bench",
 

@@ -9,6 +9,7 @@ param storageAccountName string
 param deploymentContainerName string
 param applicationInsightsName string
 param signingKeyUri string
+param identifierHashKeyUri string
 
 @description('Versioned URI of the signing key before the last rotation, or empty.')
 param previousSigningKeyUri string = ''
@@ -104,6 +105,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Auth__SigningKey: '@Microsoft.KeyVault(SecretUri=${signingKeyUri})'
       // Empty outside a rotation; the app then accepts the current key only.
       Auth__PreviousSigningKey: empty(previousSigningKeyUri) ? '' : '@Microsoft.KeyVault(SecretUri=${previousSigningKeyUri})'
+      Auth__IdentifierHashKey: '@Microsoft.KeyVault(SecretUri=${identifierHashKeyUri})'
       Auth__Issuer: 'https://${functionApp.properties.defaultHostName}'
       Auth__Audience: 'https://${functionApp.properties.defaultHostName}/api'
     }

@@ -9,6 +9,7 @@ var tableNames = [
   'Users'
   'Items'
   'RefreshTokens'
+  'ClientLimits'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
