@@ -25,6 +25,10 @@ public sealed class FunctionsMetadataTests
         ("DELETE", "items/{id}"),
         ("GET", "health"),
         ("GET", "openapi.json"),
+        ("GET", "me/sessions"),
+        ("DELETE", "me/sessions"),
+        ("DELETE", "me/sessions/{id}"),
+        ("PUT", "me/password"),
     ];
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);

@@ -72,6 +72,9 @@ public sealed class StorageFault
         new(method, table, times) { BeforeSendAsync = HoldAsync };
 
     /// <summary>The request lands, its answer is held until the SDK gives up and retries: a lost response.</summary>
+    /// <summary>Entity-group transactions go to <c>/$batch</c>, whatever their table: pass this as the table to hit them.</summary>
+    public const string EntityGroupTransaction = "$batch";
+
     public static StorageFault LostResponse(string method, string table, int times = 1) =>
         new(method, table, times) { AfterResponseAsync = HoldAsync };
 
@@ -105,6 +108,11 @@ public sealed class StorageFault
     private static bool TargetsTable(string path, string table)
     {
         var segment = path[(path.LastIndexOf('/') + 1)..];
+        if (segment == EntityGroupTransaction)
+        {
+            return table == EntityGroupTransaction;
+        }
+
         var end = segment.IndexOf('(', StringComparison.Ordinal);
         var name = end < 0 ? segment : segment[..end];
         return name.EndsWith(table, StringComparison.Ordinal) && name.Length > table.Length;

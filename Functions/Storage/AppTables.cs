@@ -11,9 +11,8 @@ public sealed partial class AppTables
 {
     public const string Users = "Users";
     public const string Items = "Items";
-    public const string RefreshTokens = "RefreshTokens";
 
-    public static readonly IReadOnlyList<string> All = [Users, Items, RefreshTokens];
+    public static readonly IReadOnlyList<string> All = [Users, Items];
 
     private readonly Dictionary<string, TableClient> clients;
     private readonly ILogger<AppTables> logger;
