@@ -47,6 +47,7 @@ public static class AppComposition
         services.AddSingleton<SessionStore>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<PasswordChangeService>();
+        services.AddSingleton<ExpiredRowsCleanup>();
 
         // Items.
         services.AddSingleton<ItemCursor>();
