@@ -178,6 +178,24 @@ public sealed class SessionListTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_hostile_user_agent_is_neither_stored_nor_listed_only_known_words_are()
+    {
+        var user = await app.NewUserAsync("hostile-agent");
+        const string hostile = "<script>alert(document.cookie)</script>\u0007 Firefox/1 (Windows) ' or ''='";
+
+        var session = await LoginFromAsync(user, hostile + new string('x', 20_000));
+        var listed = (await SessionsAsync(session.AccessToken)).Single(s => s.GetProperty("current").GetBoolean());
+
+        Assert.Equal("Firefox on Windows", listed.GetProperty("client").GetString());
+        var accountKey = RefreshToken.TryParse(session.RefreshToken)!.AccountKey;
+        await foreach (var row in app.Table(Functions.Storage.AppTables.Users).QueryAsync<Azure.Data.Tables.TableEntity>(
+            Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey eq {accountKey}"), cancellationToken: TestContext.Current.CancellationToken))
+        {
+            Assert.DoesNotContain(((IDictionary<string, object>)row).Values.OfType<string>(), value => value.Contains("script", StringComparison.Ordinal) || value.Contains("xxxx", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task The_access_token_names_its_session()
     {
         var user = await app.NewUserAsync("sid");
