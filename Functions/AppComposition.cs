@@ -7,6 +7,8 @@ using Serverless.Functions.Health;
 using Serverless.Functions.Http;
 using Serverless.Functions.Items;
 using Serverless.Functions.OpenApi;
+using Serverless.Functions.Passwords;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Telemetry;
 
@@ -37,7 +39,6 @@ public static class AppComposition
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<UserStore>();
-        services.AddSingleton<RefreshTokenStore>();
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<CredentialCheck>();
@@ -49,6 +50,13 @@ public static class AppComposition
         services.AddSingleton<ClientLimiter>();
         services.AddSingleton<ClientAddresses>();
         services.AddSingleton<AccountService>();
+
+        // Sessions (rows in the account's partition of Users) and password change.
+        services.AddSingleton<RefreshSecrets>();
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<SessionService>();
+        services.AddSingleton<PasswordChangeService>();
+        services.AddSingleton<ExpiredRowsCleanup>();
 
         // Items.
         services.AddSingleton<ItemCursor>();

@@ -199,3 +199,33 @@ function writeRefreshToken(value) {
     // Storage disabled: the session still works until the tab reloads.
   }
 }
+
+// Account actions for the account panel (account.js): the signed-in sessions, signing out
+// elsewhere or everywhere, and the password change, whose answer is a new session.
+
+/** The account's active sessions, newest first. */
+export async function listSessions() {
+  const { data } = await authorizedRequest("GET", "/me/sessions");
+  return Array.isArray(data?.sessions) ? data.sessions : [];
+}
+
+/** Ends one session (another device's); 404 when it is already gone. */
+export async function signOutSession(id) {
+  await authorizedRequest("DELETE", `/me/sessions/${encodeURIComponent(id)}`);
+}
+
+/** Ends every session of the account, this one included. */
+export async function signOutEverywhere() {
+  if (inFlightRefresh) await inFlightRefresh.catch(() => {});
+  await authorizedRequest("DELETE", "/me/sessions");
+  endSession("logged-out");
+}
+
+/** Changes the password; every other session ends and this tab continues with the new one. */
+export async function changePassword({ currentPassword, newPassword }) {
+  if (inFlightRefresh) await inFlightRefresh.catch(() => {});
+  const { data } = await authorizedRequest("PUT", "/me/password", { body: { currentPassword, newPassword } });
+  // A refresh that started with the old token must not end the new session when its 401 arrives.
+  generation += 1;
+  startSession(data, "refreshed");
+}

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -216,5 +217,32 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal(300, session.GetProperty("expiresIn").GetInt32());
         Assert.Equal(3600, session.GetProperty("refreshExpiresIn").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_session_lifetime_comes_from_configuration_and_caps_the_refresh_lifetime()
+    {
+        await using var custom = TestApp.Create(azurite.ConnectionString, new Dictionary<string, string?> { ["Auth:SessionLifetimeSeconds"] = "1800" });
+
+        var session = (await custom.SignupAsync(AccountsTestExtensions.UniqueEmail())).Json;
+
+        Assert.Equal(1800, session.GetProperty("refreshExpiresIn").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("299")]
+    [InlineData("-5")]
+    [InlineData("90d")]
+    public void An_invalid_session_lifetime_stops_start_up_naming_the_setting(string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(TestApp.DefaultSettings("UseDevelopmentStorage=true"))
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Auth:SessionLifetimeSeconds"] = value })
+            .Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => AuthOptions.FromConfiguration(configuration));
+
+        Assert.Contains("Auth__SessionLifetimeSeconds", error.Message, StringComparison.Ordinal);
     }
 }

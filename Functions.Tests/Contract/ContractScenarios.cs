@@ -35,11 +35,13 @@ public sealed class ContractScenarios
             ada = await scenarios.AccountsAsync(app);
             itemId = await scenarios.ItemsAsync(app, ada);
             await scenarios.OperationsAsync(app);
+            await scenarios.SessionsAsync(app);
         }
 
         await using (var down = TestApp.Create(DeadStorage))
         {
             await scenarios.OutagesAsync(down, ada, itemId);
+            await scenarios.SessionOutagesAsync(down, ada);
         }
 
         await using (var broken = TestApp.Create(connectionString, configureServices: services => services.AddSingleton<TimeProvider>(new BrokenClock())))
@@ -187,6 +189,43 @@ public sealed class ContractScenarios
         await SendAsync(down, "update while storage is down", "PUT", "/api/items/" + itemId, item, Json, ada.AccessToken);
         await SendAsync(down, "delete while storage is down", "DELETE", "/api/items/" + itemId, bearer: ada.AccessToken);
         await SendAsync(down, "health while storage is down", "GET", "/api/health");
+    }
+
+    private async Task SessionsAsync(TestApp app)
+    {
+        var lin = await app.NewUserAsync("sessions");
+        var other = await app.NewUserAsync("other-sessions");
+        await app.LoginAsync(lin.Email);
+        var listed = await SendAsync(app, "list sessions", "GET", "/api/me/sessions", bearer: lin.AccessToken);
+        await SendAsync(app, "list sessions without a token", "GET", "/api/me/sessions");
+        var secondId = listed.Json.GetProperty("sessions").EnumerateArray().Single(s => !s.GetProperty("current").GetBoolean()).GetProperty("id").GetString()!;
+        await SendAsync(app, "end another user's session", "DELETE", "/api/me/sessions/" + secondId, bearer: other.AccessToken);
+        await SendAsync(app, "end a session", "DELETE", "/api/me/sessions/" + secondId, bearer: lin.AccessToken);
+        await SendAsync(app, "end a session without a token", "DELETE", "/api/me/sessions/" + secondId);
+
+        var change = Serialize(new { currentPassword = AccountsTestExtensions.GoodPassword, newPassword = "a new passphrase for the contract" });
+        await SendAsync(app, "change the password with a wrong current one", "PUT", "/api/me/password",
+            Serialize(new { currentPassword = "not the password at all", newPassword = "a new passphrase for the contract" }), Json, other.AccessToken);
+        await SendAsync(app, "change the password without a token", "PUT", "/api/me/password", change, Json);
+        await BadBodiesAsync(app, "PUT", "/api/me/password", lin.AccessToken);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await SendAsync(app, "change the password until throttled", "PUT", "/api/me/password",
+                Serialize(new { currentPassword = $"wrong guess {attempt}", newPassword = "a new passphrase for the contract" }), Json, other.AccessToken);
+        }
+
+        var changed = await SendAsync(app, "change the password", "PUT", "/api/me/password", change, Json, lin.AccessToken);
+        await SendAsync(app, "sign out everywhere", "DELETE", "/api/me/sessions", bearer: changed.Json.GetProperty("accessToken").GetString());
+        await SendAsync(app, "sign out everywhere without a token", "DELETE", "/api/me/sessions");
+    }
+
+    private async Task SessionOutagesAsync(TestApp down, SignedInUser ada)
+    {
+        await SendAsync(down, "list sessions while storage is down", "GET", "/api/me/sessions", bearer: ada.AccessToken);
+        await SendAsync(down, "end a session while storage is down", "DELETE", "/api/me/sessions/AAAAAAAAAAAAAAAAAAAAAA", bearer: ada.AccessToken);
+        await SendAsync(down, "sign out everywhere while storage is down", "DELETE", "/api/me/sessions", bearer: ada.AccessToken);
+        await SendAsync(down, "change the password while storage is down", "PUT", "/api/me/password",
+            Serialize(new { currentPassword = AccountsTestExtensions.GoodPassword, newPassword = "a new passphrase for the contract" }), Json, ada.AccessToken);
     }
 
     /// <summary>The answers every route with a JSON body gives to bodies it cannot take.</summary>

@@ -25,6 +25,10 @@ public sealed class FunctionsMetadataTests
         ("DELETE", "items/{id}"),
         ("GET", "health"),
         ("GET", "openapi.json"),
+        ("GET", "me/sessions"),
+        ("DELETE", "me/sessions"),
+        ("DELETE", "me/sessions/{id}"),
+        ("PUT", "me/password"),
     ];
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
@@ -72,6 +76,22 @@ public sealed class FunctionsMetadataTests
         var open = FunctionsMetadata.Routes.Where(f => Functions.Http.FunctionAccess.AllowsAnonymous(f.EntryPoint)).Select(f => f.Route).Order();
 
         Assert.Equal(AnonymousRoutes.Order(), open);
+    }
+
+    [Fact]
+    public void The_only_other_function_is_the_cleanup_timer_on_a_configured_schedule()
+    {
+        var others = FunctionsMetadata.Triggers().Where(function => function.Trigger.GetProperty("type").GetString() != "httpTrigger").ToList();
+
+        var (name, trigger) = Assert.Single(others);
+        Assert.Equal("Cleanup", name);
+        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
+        // A binding expression: the host reads the schedule from the setting Cleanup:Schedule (Cleanup__Schedule in app settings).
+        Assert.Equal("%Cleanup:Schedule%", trigger.GetProperty("schedule").GetString());
+        using var settings = JsonDocument.Parse(File.ReadAllText(RepositoryRoot.Combine("local.settings.json.example")));
+        var local = settings.RootElement.GetProperty("Values").GetProperty("Cleanup__Schedule").GetString()!;
+        Assert.Equal(6, local.Split(' ').Length);
+        Assert.Contains($"Cleanup__Schedule: '{local}'", File.ReadAllText(RepositoryRoot.Combine("infra", "modules", "functionapp.bicep")), StringComparison.Ordinal);
     }
 
     [Fact]

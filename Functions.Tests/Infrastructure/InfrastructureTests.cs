@@ -19,7 +19,7 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
     const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
 
-    static readonly string[] StoreTables = ["ClientLimits", "Items", "RefreshTokens", "Users"];
+    static readonly string[] StoreTables = ["ClientLimits", "Items", "Users"];
     static readonly string[] AzdServices = ["api", "web"];
     static readonly string[] IdentityClientIdSettings = ["AzureWebJobsStorage__clientId", "Tables__clientId", "AZURE_CLIENT_ID"];
     static readonly string[] RequiredOutputs =

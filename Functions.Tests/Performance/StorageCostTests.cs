@@ -51,17 +51,15 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Signup_costs_three_requests_the_address_count_the_user_insert_and_the_session_insert()
+    public async Task Signup_costs_two_requests_the_address_count_and_one_batch_of_the_account_and_its_session()
     {
         var (response, requests) = await MeasureAsync(() => app.SignupAsync(AccountsTestExtensions.UniqueEmail("signup")));
 
         Assert.Equal(201, response.Status);
-        Assert.Equal(3, requests.Count);
-        // The client address's signup count (insert, or a conditional replace when this instance has seen the address), then the two inserts.
+        Assert.Equal(2, requests.Count);
+        // The client address's signup count (insert, or a conditional replace when this instance has seen the address), then the account and its session in one batch.
         Assert.True(requests[0].Path.Contains(AppTables.ClientLimits, StringComparison.Ordinal) && requests[0].Method is "POST" or "PUT", requests[0].ToString());
-        Assert.True(requests[1].IsInsert && requests[1].Path.Contains(AppTables.Users, StringComparison.Ordinal), requests[1].ToString());
-        Assert.True(requests[2].IsInsert && requests[2].Path.Contains(AppTables.RefreshTokens, StringComparison.Ordinal), requests[2].ToString());
-        AssertPartitionScoped(requests);
+        Assert.True(requests[1].IsEntityGroupTransaction, requests[1].ToString());
     }
 
     [Fact]
@@ -78,7 +76,7 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         // The attempt is reserved (the throttle row inserted) before the password is checked, and cleared after the success.
         Assert.True(requests[1].IsInsert && requests[1].Path.Contains("Users", StringComparison.Ordinal), requests[1].ToString());
         Assert.True(requests[2].Method == "DELETE" && requests[2].Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal), requests[2].ToString());
-        Assert.True(requests[3].IsInsert && requests[3].Path.Contains("RefreshTokens", StringComparison.Ordinal), requests[3].ToString());
+        Assert.True(requests[3].IsInsert && requests[3].Path.Contains("Users", StringComparison.Ordinal), requests[3].ToString());
         AssertPartitionScoped(requests);
     }
 
@@ -134,7 +132,7 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Me_costs_one_point_read_and_logout_one_write()
+    public async Task Me_costs_one_point_read_and_logout_a_point_read_and_a_delete()
     {
         var user = await app.NewUserAsync("me");
 
@@ -144,7 +142,76 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(200, me.Status);
         Assert.Equal(204, logout.Status);
         Assert.True(Assert.Single(meRequests).IsPointOperation);
-        Assert.True(Assert.Single(logoutRequests).IsPointOperation);
+        // The read checks the token's secret (a session id alone ends nothing), then the delete.
+        Assert.Equal(["GET", "DELETE"], logoutRequests.Select(request => request.Method));
+        Assert.All(logoutRequests, request => Assert.True(request.IsPointOperation, request.ToString()));
+    }
+
+    [Fact]
+    public async Task A_repeated_refresh_within_the_grace_costs_one_point_read()
+    {
+        var user = await app.NewUserAsync("grace");
+        Assert.Equal(200, (await app.RefreshAsync(user.RefreshToken)).Status);
+
+        var (response, requests) = await MeasureAsync(() => app.RefreshAsync(user.RefreshToken));
+
+        Assert.Equal(200, response.Status);
+        Assert.True(Assert.Single(requests).IsPointOperation, requests[0].ToString());
+    }
+
+    [Fact]
+    public async Task Listing_sessions_costs_one_query_and_ending_one_a_delete()
+    {
+        var user = await app.NewUserAsync("sessions");
+        await app.LoginAsync(user.Email);
+
+        var (list, listRequests) = await MeasureAsync(() => app.GetAsync("/api/me/sessions", user.AccessToken));
+        var id = list.Json.GetProperty("sessions")[0].GetProperty("id").GetString();
+        var (end, endRequests) = await MeasureAsync(() => app.SendAsync("DELETE", "/api/me/sessions/" + id, bearer: user.AccessToken));
+
+        Assert.Equal(200, list.Status);
+        Assert.Equal(204, end.Status);
+        Assert.True(Assert.Single(listRequests).IsSinglePartitionQuery, listRequests[0].ToString());
+        Assert.True(Assert.Single(endRequests).IsPointOperation, endRequests[0].ToString());
+    }
+
+    [Fact]
+    public async Task Signing_out_everywhere_costs_one_query_and_one_batch_per_100_sessions()
+    {
+        var user = await app.NewUserAsync("everywhere");
+        for (var i = 0; i < 3; i++)
+        {
+            await app.LoginAsync(user.Email);
+        }
+
+        var (response, requests) = await MeasureAsync(() => app.SendAsync("DELETE", "/api/me/sessions", bearer: user.AccessToken));
+
+        Assert.Equal(204, response.Status);
+        Assert.Equal(2, requests.Count);
+        Assert.True(requests[0].IsSinglePartitionQuery, requests[0].ToString());
+        Assert.True(requests[1].IsEntityGroupTransaction, requests[1].ToString());
+    }
+
+    [Fact]
+    public async Task A_password_change_costs_five_transactions_and_a_wrong_current_password_two()
+    {
+        var user = await app.NewUserAsync("password");
+        await app.LoginAsync(user.Email);
+        var wrong = System.Text.Json.JsonSerializer.Serialize(new { currentPassword = "not the password at all", newPassword = "a new passphrase for the count" });
+        var right = System.Text.Json.JsonSerializer.Serialize(new { currentPassword = AccountsTestExtensions.GoodPassword, newPassword = "a new passphrase for the count" });
+
+        var (refused, refusedRequests) = await MeasureAsync(() => app.SendAsync("PUT", "/api/me/password", wrong, "application/json", user.AccessToken));
+        var (changed, changedRequests) = await MeasureAsync(() => app.SendAsync("PUT", "/api/me/password", right, "application/json", user.AccessToken));
+
+        Assert.Equal(400, refused.Status);
+        Assert.Equal(200, changed.Status);
+        // The account's partition (account and throttle rows), then the attempt reserved before hashing.
+        Assert.Equal(2, refusedRequests.Count);
+        // As a login checks a password (query, reservation, clear), then the session rows, and one batch: the new hash,
+        // every session ended, the new session.
+        Assert.Equal(5, changedRequests.Count);
+        Assert.True(changedRequests[4].IsEntityGroupTransaction, changedRequests[4].ToString());
+        AssertPartitionScoped([.. refusedRequests, .. changedRequests]);
     }
 
     [Fact]
@@ -194,6 +261,15 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         await app.GetAsync("/api/items", session.AccessToken);
         await app.GetAsync("/api/items/" + created.Json.GetProperty("id").GetString(), session.AccessToken);
         await app.PostJsonAsync("/api/auth/logout", new { refreshToken = refreshed.Json.GetProperty("refreshToken").GetString() });
+        var other = SignedInUser.From(user.Email, (await app.LoginAsync(user.Email)).Json);
+        var sessions = await app.GetAsync("/api/me/sessions", other.AccessToken);
+        await app.SendAsync("DELETE", "/api/me/sessions/" + sessions.Json.GetProperty("sessions")[0].GetProperty("id").GetString(), bearer: other.AccessToken);
+        await app.SendAsync("PUT", "/api/me/password", System.Text.Json.JsonSerializer.Serialize(new
+        {
+            currentPassword = AccountsTestExtensions.GoodPassword,
+            newPassword = "a new passphrase for the scan check",
+        }), "application/json", other.AccessToken);
+        await app.SendAsync("DELETE", "/api/me/sessions", bearer: other.AccessToken);
         await app.GetAsync("/api/health");
 
         var requests = log.Requests;
@@ -210,12 +286,14 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         var partitionQuery = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$top=20&$filter=PartitionKey eq 'u1'&$select=RowKey");
         var scan = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$top=20");
         var tableCreation = new StorageRequest("POST", "devstoreaccount1/Tables", "");
+        var batch = new StorageRequest("POST", "/devstoreaccount1/$batch", "");
         var crossPartition = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=PartitionKey eq 'u1' or PartitionKey eq 'u2'");
         var byOtherColumn = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=Title eq 'x'");
 
         Assert.True(point.IsPartitionScoped);
         Assert.True(insert.IsPartitionScoped);
         Assert.True(partitionQuery.IsPartitionScoped);
+        Assert.True(batch.IsPartitionScoped);
         Assert.False(scan.IsPartitionScoped);
         Assert.False(tableCreation.IsPartitionScoped);
         Assert.False(crossPartition.IsPartitionScoped);

@@ -19,6 +19,9 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
     /// <summary>A query: <c>/Table()</c> with a <c>$filter</c>.</summary>
     public bool IsQuery => Method == "GET" && Resource.EndsWith("()", StringComparison.Ordinal) && !IsTableService;
 
+    /// <summary>An entity-group transaction (<c>POST /$batch</c>): up to 100 operations on one partition, one billed transaction.</summary>
+    public bool IsEntityGroupTransaction => Method == "POST" && Resource == "$batch";
+
     /// <summary>The table service itself (<c>/Tables</c>): creating, listing or deleting tables.</summary>
     public bool IsTableService => Resource == "Tables" || Resource.StartsWith("Tables(", StringComparison.Ordinal);
 
@@ -35,7 +38,7 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
         .FirstOrDefault();
 
     /// <summary>What Table Storage can serve from one partition without a scan.</summary>
-    public bool IsPartitionScoped => IsPointOperation || IsInsert || IsSinglePartitionQuery;
+    public bool IsPartitionScoped => IsPointOperation || IsInsert || IsSinglePartitionQuery || IsEntityGroupTransaction;
 
     public override string ToString() => $"{Method} {Path}{Query}";
 

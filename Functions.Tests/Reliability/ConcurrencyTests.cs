@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
@@ -48,8 +49,9 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
         var winnerIndex = Array.IndexOf(responses, winner);
         var userId = winner.Json.GetProperty("user").GetProperty("id").GetString()!;
         var key = app.AccountKey(email);
-        Assert.Equal(1, await CountAsync(AppTables.Users, TableClient.CreateQueryFilter($"PartitionKey eq {key}")));
-        Assert.Equal(1, await CountAsync(AppTables.RefreshTokens, TableClient.CreateQueryFilter($"UserId eq {userId}")));
+        // The account's row and its one session row, in the account's partition.
+        Assert.Equal(2, await CountAsync(AppTables.Users, TableClient.CreateQueryFilter($"PartitionKey eq {key}")));
+        Assert.Equal(1, await CountAsync(AppTables.Users, TableClient.CreateQueryFilter($"PartitionKey eq {key} and UserId eq {userId} and RowKey ge {"session-"} and RowKey lt {"session."}")));
         Assert.Equal(200, (await app.LoginAsync(email, Password(winnerIndex))).Status);
         Assert.Equal(401, (await app.LoginAsync(email, Password((winnerIndex + 1) % Parallel))).Status);
     }
@@ -101,26 +103,24 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Fifty_parallel_refreshes_of_one_token_give_one_session_and_a_later_reuse_revokes_it()
+    public async Task Fifty_parallel_refreshes_of_one_token_all_get_the_same_session_and_a_later_reuse_revokes_it()
     {
         var user = await app.NewUserAsync("tabs");
 
         var responses = await AtOnceAsync(Parallel, _ => app.RefreshAsync(user.RefreshToken));
 
-        var winner = Assert.Single(responses, response => response.Status == 200);
-        Assert.All(responses.Where(response => response != winner), response => Assert.Equal(401, response.Status));
-        var next = winner.Json.GetProperty("refreshToken").GetString()!;
-        var family = await FamilyAsync(user.RefreshToken);
-        Assert.False(family.GetBoolean("Revoked"));
-        Assert.Equal(1, await CountAsync(AppTables.RefreshTokens, TableClient.CreateQueryFilter($"UserId eq {user.Id}")));
+        Assert.All(responses, response => Assert.True(response.Status == 200, response.ToString()));
+        var next = Assert.Single(responses.Select(response => response.Json.GetProperty("refreshToken").GetString()!).Distinct());
+        var session = await SessionRowAsync(user.RefreshToken);
+        Assert.Equal(1, session.GetInt32("Rotations"));
 
-        clock.Advance(AccountService.ConcurrentRefreshGrace);
+        clock.Advance(SessionService.ConcurrentRefreshGrace);
         var reuse = await app.RefreshAsync(user.RefreshToken);
         var afterReuse = await app.RefreshAsync(next);
 
         Assert.Equal(401, reuse.Status);
         Assert.Equal(401, afterReuse.Status);
-        Assert.True((await FamilyAsync(user.RefreshToken)).GetBoolean("Revoked"));
+        Assert.Null(await SessionRowOrNullAsync(user.RefreshToken));
     }
 
     [Fact]
@@ -194,11 +194,15 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
     private static bool IsBusy(TestResponse response) =>
         response.Status == 503 && response.Json.GetProperty("type").GetString()!.EndsWith("/busy", StringComparison.Ordinal);
 
-    private async Task<TableEntity> FamilyAsync(string refreshToken)
+    private async Task<TableEntity> SessionRowAsync(string refreshToken) =>
+        await SessionRowOrNullAsync(refreshToken) ?? throw new InvalidOperationException("No session row.");
+
+    private async Task<TableEntity?> SessionRowOrNullAsync(string refreshToken)
     {
-        var familyId = refreshToken.Split('.')[0];
-        return (await app.Table(AppTables.RefreshTokens).GetEntityAsync<TableEntity>(familyId, familyId,
-            cancellationToken: TestContext.Current.CancellationToken)).Value;
+        var token = RefreshToken.TryParse(refreshToken)!;
+        var row = await app.Table(AppTables.Users).GetEntityIfExistsAsync<TableEntity>(token.AccountKey, SessionStore.RowKeyOf(token.SessionId),
+            cancellationToken: TestContext.Current.CancellationToken);
+        return row.HasValue ? row.Value : null;
     }
 
     private async Task<int> CountAsync(string table, string filter)

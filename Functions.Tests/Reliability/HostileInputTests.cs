@@ -43,7 +43,7 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
             sent++;
             // A login attempt is counted even when refused: the account's throttle row in Users, the address's failures in ClientLimits.
             var writes = storageRequests.Requests.Where(line => !line.StartsWith("GET", StringComparison.Ordinal)
-                && !(function == "Login" && (line.Contains(AppTables.Users, StringComparison.Ordinal) || line.Contains(AppTables.ClientLimits, StringComparison.Ordinal)))).ToList();
+                && !(function is "Login" or "ChangePassword" && (line.Contains(AppTables.Users, StringComparison.Ordinal) || line.Contains(AppTables.ClientLimits, StringComparison.Ordinal)))).ToList();
             if (!expected.Contains(response.Status))
             {
                 failures.Add($"{body}: expected {string.Join(" or ", expected)}, got {response}");
@@ -207,6 +207,8 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
         "Refresh" => (new() { ["refreshToken"] = owner.User.RefreshToken }, [401]),
         "Logout" => (new() { ["refreshToken"] = owner.LogoutRefreshToken }, [204]),
         "CreateItem" or "UpdateItem" => (new() { ["title"] = "A title", ["description"] = "A description" }, [400]),
+        // A wrong current password, so that no hostile variant changes the owner's password (and ends their sessions).
+        "ChangePassword" => (new() { ["currentPassword"] = "a wrong current password, of course", ["newPassword"] = "a brand new passphrase for this account" }, [400, 429]),
         _ => throw new InvalidOperationException($"No valid body for {function}: add one so hostile bodies reach it."),
     };
 

@@ -4,12 +4,23 @@ using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Reliability;
 
-/// <summary>What the routes need to be called successfully: a signed-in user with two sessions and two items.</summary>
+/// <summary>
+/// What the routes need to be called successfully: a signed-in user with three sessions and two items, and a second
+/// user for the routes that end every session of their caller (which would end the first user's sessions mid-walk).
+/// </summary>
 public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken, string ItemId, string ItemETag, string DisposableItemId, string NewEmail)
 {
+    public SignedInUser Other { get; init; } = null!;
+
+    public string DisposableSessionId { get; init; } = "";
+
     public static async Task<RouteFixtures> CreateAsync(TestApp app)
     {
         var user = await app.NewUserAsync("routes");
+        var other = await app.NewUserAsync("routes-other");
+        var third = await app.LoginAsync(user.Email);
+        var thirdSessions = await app.GetAsync("/api/me/sessions", third.Json.GetProperty("accessToken").GetString());
+        var disposableSession = thirdSessions.Json.GetProperty("sessions").EnumerateArray().Single(session => session.GetProperty("current").GetBoolean());
         var second = await app.LoginAsync(user.Email);
         var item = await app.PostJsonAsync("/api/items", new { title = "Kept", description = "for the routes" }, user.AccessToken);
         var disposable = await app.PostJsonAsync("/api/items", new { title = "Disposable" }, user.AccessToken);
@@ -20,7 +31,11 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
             item.Json.GetProperty("id").GetString()!,
             item.Header("ETag")!,
             disposable.Json.GetProperty("id").GetString()!,
-            AccountsTestExtensions.UniqueEmail("routes-new"));
+            AccountsTestExtensions.UniqueEmail("routes-new"))
+        {
+            Other = other,
+            DisposableSessionId = disposableSession.GetProperty("id").GetString()!,
+        };
     }
 }
 
@@ -32,9 +47,14 @@ public sealed record RouteRequest(string Function, string Method, string Path, i
 
     public bool TouchesStorage { get; init; } = true;
 
+    /// <summary>For a route run as <see cref="RouteFixtures.Other"/>: the owner's token is swapped for theirs (any other token is sent as given).</summary>
+    public (string Owner, string Acting)? BearerSwap { get; init; }
+
     public Task<TestResponse> SendAsync(TestApp app, string? bearer, CancellationToken cancellationToken = default) =>
-        app.SendAsync(Method, Path, Body, Body is null ? null : "application/json", NeedsToken ? bearer : null,
+        app.SendAsync(Method, Path, Body, Body is null ? null : "application/json", NeedsToken ? Swap(bearer) : null,
             Headers?.ToDictionary(), cancellationToken);
+
+    private string? Swap(string? bearer) => BearerSwap is { } swap && bearer == swap.Owner ? swap.Acting : bearer;
 
     public override string ToString() => $"{Function}: {Method} {Path}";
 }
@@ -64,6 +84,14 @@ public static class RouteRequests
             "DeleteItem" => new RouteRequest(route.Name, "DELETE", "/api/items/" + f.DisposableItemId, 204),
             "Health" => new RouteRequest(route.Name, "GET", "/api/health", 200),
             "OpenApi" => new RouteRequest(route.Name, "GET", "/api/openapi.json", 200) { TouchesStorage = false },
+            "ListSessions" => new RouteRequest(route.Name, "GET", "/api/me/sessions", 200),
+            "EndSession" => new RouteRequest(route.Name, "DELETE", "/api/me/sessions/" + f.DisposableSessionId, 204),
+            "EndAllSessions" => new RouteRequest(route.Name, "DELETE", "/api/me/sessions", 204) { BearerSwap = (f.User.AccessToken, f.Other.AccessToken) },
+            "ChangePassword" => new RouteRequest(route.Name, "PUT", "/api/me/password", 200, JsonSerializer.Serialize(new
+            {
+                currentPassword = AccountsTestExtensions.GoodPassword,
+                newPassword = AccountsTestExtensions.GoodPassword,
+            })) { BearerSwap = (f.User.AccessToken, f.Other.AccessToken) },
             _ => throw new InvalidOperationException(
                 $"No reliability request for function {route.Name}: add one to {nameof(RouteRequests)} so the suites cover it."),
         };

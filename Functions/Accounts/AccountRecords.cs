@@ -32,4 +32,7 @@ public abstract record AccountOutcome
     public sealed record SessionEnded : AccountOutcome;
 
     public sealed record LoggedOut : AccountOutcome;
+
+    /// <summary>The access token is valid but its account no longer exists.</summary>
+    public sealed record AccountGone : AccountOutcome;
 }

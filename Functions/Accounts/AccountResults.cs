@@ -27,6 +27,7 @@ public static class AccountResults
         AccountOutcome.LoggedOut => ApiResult.Empty(StatusCodes.Status204NoContent),
         AccountOutcome.SessionEnded => Problems.Create(httpContext, StatusCodes.Status401Unauthorized, "invalid-refresh-token",
             "Unauthorized.", "The session has ended; log in again.").WithHeader("WWW-Authenticate", "Bearer"),
+        AccountOutcome.AccountGone => BearerAuthenticator.Unauthorized(httpContext, "The account of this access token no longer exists.", tokenSent: true),
         _ => throw new InvalidOperationException($"No HTTP answer for {outcome.GetType().Name}."),
     };
 

@@ -1,34 +1,27 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;
 
 namespace Serverless.Functions.Accounts;
 
-/// <summary>The accounts rules: signup, login with its throttle, refresh-token rotation, logout and the caller's profile.</summary>
+/// <summary>The accounts rules: signup, login with its throttle and the caller's profile (sessions: <see cref="SessionService"/>).</summary>
 public sealed partial class AccountService(
     UserStore users,
-    RefreshTokenStore refreshTokens,
+    SessionService sessions,
     CredentialCheck credentials,
     AccountKeys accountKeys,
     HashSlots hashSlots,
     ClientLimiter clientLimits,
     PasswordPolicy passwordPolicy,
     PasswordHasher hasher,
-    AccessTokens accessTokens,
-    AuthOptions options,
     TimeProvider clock,
     AppMetrics metrics,
     ILogger<AccountService> logger)
 {
     public const int MaxDisplayNameLength = 64;
 
-    /// <summary>
-    /// Two refreshes with one token at once (a double click, two tabs) must give one session, not end it: the loser
-    /// that arrives just after the rotation is refused without revoking. Any other old token, or this one later, revokes.
-    /// </summary>
-    public static readonly TimeSpan ConcurrentRefreshGrace = TimeSpan.FromSeconds(10);
-
-    public async Task<AccountOutcome> SignupAsync(SignupRequest request, string clientAddress, CancellationToken cancellationToken)
+    public async Task<AccountOutcome> SignupAsync(SignupRequest request, string clientAddress, string? userAgent, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var email = EmailAddress.TryParse(request.Email, out var emailError);
@@ -60,17 +53,19 @@ public sealed partial class AccountService(
         }
 
         var user = new UserRecord(NewUserId(), accountKeys.KeyOf(email.Value), email.Value, displayName, passwordHash, Now());
-        if (!await users.TryAddAsync(user, cancellationToken))
+        // The account's row and its first session in one entity-group transaction.
+        var session = sessions.Open(ViewOf(user), user.AccountKey, userAgent);
+        if (!await users.TryAddAsync(user, [SessionStore.InsertAction(session.Row)], cancellationToken))
         {
             return new AccountOutcome.EmailTaken();
         }
 
         LogSignedUp(logger, user.Id, TraceContext.CurrentTraceId);
         metrics.SignedUp();
-        return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
+        return new AccountOutcome.SignedIn(session.Answer);
     }
 
-    public async Task<AccountOutcome> LoginAsync(LoginRequest request, string clientAddress, CancellationToken cancellationToken)
+    public async Task<AccountOutcome> LoginAsync(LoginRequest request, string clientAddress, string? userAgent, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         AddError(errors, "email", string.IsNullOrWhiteSpace(request.Email) ? "Enter your email address." : null);
@@ -102,7 +97,7 @@ public sealed partial class AccountService(
             case CredentialResult.Verified { User: var user }:
                 LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
                 metrics.LoginAttempted(LoginOutcome.Success);
-                return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
+                return new AccountOutcome.SignedIn(await sessions.StartAsync(ViewOf(user), user.AccountKey, userAgent, cancellationToken));
             default:
                 await clientLimits.CountAsync(clientKey, ClientAction.FailedLogin, refuseOverLimit: false, cancellationToken);
                 LogLoginFailed(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
@@ -111,96 +106,11 @@ public sealed partial class AccountService(
         }
     }
 
-    public async Task<AccountOutcome> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
-    {
-        if (MissingRefreshToken(request) is { } invalid)
-        {
-            return invalid;
-        }
-
-        if (RefreshToken.TryParse(request.RefreshToken) is not { } presented
-            || await refreshTokens.FindAsync(presented.FamilyId, cancellationToken) is not { } family
-            || family.Revoked || family.ExpiresAt <= Now())
-        {
-            return new AccountOutcome.SessionEnded();
-        }
-
-        if (!FixedTimeEquals(presented.SecretHash, family.SecretHash))
-        {
-            if (family.PreviousSecretHash is { } previous && FixedTimeEquals(presented.SecretHash, previous)
-                && Now() - family.RotatedAt < ConcurrentRefreshGrace)
-            {
-                return new AccountOutcome.SessionEnded();
-            }
-
-            // An old, already rotated token: whoever holds it may have stolen it, so the whole session ends.
-            await refreshTokens.RevokeAsync(family.FamilyId, cancellationToken);
-            LogRefreshReuse(logger, family.UserId, TraceContext.CurrentTraceId);
-            metrics.RefreshTokenReused();
-            return new AccountOutcome.SessionEnded();
-        }
-
-        var next = presented.Rotate();
-        var rotated = family with
-        {
-            SecretHash = next.SecretHash,
-            ExpiresAt = Now() + options.RefreshTokenLifetime,
-            PreviousSecretHash = family.SecretHash,
-            RotatedAt = Now(),
-        };
-        if (!await refreshTokens.TryReplaceAsync(rotated, cancellationToken))
-        {
-            return new AccountOutcome.SessionEnded();
-        }
-
-        var user = new UserView(family.UserId, family.Email, family.DisplayName, family.UserCreatedAt);
-        return new AccountOutcome.SignedIn(NewSession(user, family.AccountKey, next));
-    }
-
-    /// <summary>Ends the token's session; an unknown or already ended one is just as logged out.</summary>
-    public async Task<AccountOutcome> LogoutAsync(RefreshRequest request, CancellationToken cancellationToken)
-    {
-        if (MissingRefreshToken(request) is { } invalid)
-        {
-            return invalid;
-        }
-
-        if (RefreshToken.TryParse(request.RefreshToken) is { } presented)
-        {
-            await refreshTokens.RevokeAsync(presented.FamilyId, cancellationToken);
-        }
-
-        return new AccountOutcome.LoggedOut();
-    }
-
-    private static AccountOutcome.Invalid? MissingRefreshToken(RefreshRequest request) =>
-        string.IsNullOrEmpty(request.RefreshToken)
-            ? new AccountOutcome.Invalid(new Dictionary<string, string[]> { ["refreshToken"] = ["Send the refresh token of the session."] })
-            : null;
-
     public async Task<UserView?> GetProfileAsync(Caller caller, CancellationToken cancellationToken)
     {
         var user = await users.FindAsync(caller.AccountKey, cancellationToken);
         return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
     }
-
-    private async Task<Session> StartSessionAsync(UserRecord user, CancellationToken cancellationToken)
-    {
-        var token = RefreshToken.NewFamily();
-        await refreshTokens.AddAsync(
-            new RefreshFamily(token.FamilyId, token.SecretHash, user.Id, user.AccountKey, user.Email, user.DisplayName, user.CreatedAt,
-                Now() + options.RefreshTokenLifetime, Revoked: false),
-            cancellationToken);
-        return NewSession(ViewOf(user), user.AccountKey, token);
-    }
-
-    private Session NewSession(UserView user, string accountKey, RefreshToken refreshToken) => new(
-        user,
-        accessTokens.Issue(user.Id, accountKey),
-        "Bearer",
-        accessTokens.LifetimeSeconds,
-        refreshToken.ToString(),
-        (int)options.RefreshTokenLifetime.TotalSeconds);
 
     private static string? ValidDisplayName(string? input, out string? error)
     {
@@ -228,10 +138,6 @@ public sealed partial class AccountService(
         }
     }
 
-    private static bool FixedTimeEquals(string a, string b) =>
-        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.ASCII.GetBytes(a), System.Text.Encoding.ASCII.GetBytes(b));
-
     private static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt);
 
     private static string NewUserId() => Guid.CreateVersion7().ToString("N");
@@ -255,7 +161,4 @@ public sealed partial class AccountService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Password hashing at capacity: request refused with 503 (trace {TraceId})")]
     private static partial void LogBusy(ILogger logger, string? traceId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refresh token reuse for user {UserId}: session revoked (trace {TraceId})")]
-    private static partial void LogRefreshReuse(ILogger logger, string userId, string? traceId);
 }

@@ -30,6 +30,9 @@ public sealed record AuthOptions
     public string Audience { get; init; } = "serverless";
     public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
     public TimeSpan RefreshTokenLifetime { get; init; } = TimeSpan.FromDays(14);
+
+    /// <summary>How long a session lasts from its login, however often it is refreshed (API.md: default 90 days).</summary>
+    public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromDays(90);
     public int MinPasswordLength { get; init; } = DefaultMinPasswordLength;
     public Argon2Settings Argon2 { get; init; } = Argon2Settings.Default;
 
@@ -53,6 +56,7 @@ public sealed record AuthOptions
             Audience = section["Audience"] ?? "serverless",
             AccessTokenLifetime = Seconds(section, "AccessTokenLifetimeSeconds", TimeSpan.FromMinutes(15), min: 60),
             RefreshTokenLifetime = Seconds(section, "RefreshTokenLifetimeSeconds", TimeSpan.FromDays(14), min: 300),
+            SessionLifetime = Seconds(section, "SessionLifetimeSeconds", TimeSpan.FromDays(90), min: 300),
             MinPasswordLength = Integer(section, "MinPasswordLength", DefaultMinPasswordLength, LowestMinPasswordLength, MaxPasswordLength),
             Argon2 = new Argon2Settings(
                 MemoryKiB: Integer(section, "Argon2:MemoryKiB", Argon2Settings.Default.MemoryKiB, Argon2Settings.Default.MemoryKiB, 4 * 1024 * 1024),

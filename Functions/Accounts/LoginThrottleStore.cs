@@ -8,6 +8,9 @@ namespace Serverless.Functions.Accounts;
 public sealed record ThrottleState(int Attempts, DateTime WindowStart, DateTime LastAttempt)
 {
     public ETag ETag { get; init; }
+
+    /// <summary>Names the write that reserved the last attempt, so a retried write can recognise its own row.</summary>
+    public Guid Reservation { get; init; } = Guid.NewGuid();
 }
 
 /// <summary>
@@ -25,7 +28,11 @@ public sealed class LoginThrottleStore(AppTables tables)
     public static ThrottleState FromRow(TableEntity row) => new(
         row.GetInt32(nameof(ThrottleEntity.Attempts)) ?? 0,
         row.GetDateTimeOffset(nameof(ThrottleEntity.WindowStart))?.UtcDateTime ?? default,
-        row.GetDateTimeOffset(nameof(ThrottleEntity.LastAttempt))?.UtcDateTime ?? default) { ETag = row.ETag };
+        row.GetDateTimeOffset(nameof(ThrottleEntity.LastAttempt))?.UtcDateTime ?? default)
+    {
+        ETag = row.ETag,
+        Reservation = row.GetGuid(nameof(ThrottleEntity.Reservation)) ?? Guid.Empty,
+    };
 
     /// <summary>
     /// Writes <paramref name="next"/> if the row is still as <paramref name="read"/> (absent when null) and returns it
@@ -44,7 +51,9 @@ public sealed class LoginThrottleStore(AppTables tables)
         }
         catch (RequestFailedException exception) when (TableErrors.IsConflict(exception) || TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
         {
-            return null;
+            // The SDK retries a write whose answer was lost, and the retry then finds our own write: that is no lost race.
+            var stored = await table.GetEntityIfExistsAsync<TableEntity>(accountKey, RowKey, cancellationToken: cancellationToken);
+            return stored.HasValue && FromRow(stored.Value!) is var current && current.Reservation == next.Reservation ? current : null;
         }
     }
 
@@ -71,6 +80,7 @@ public sealed class LoginThrottleStore(AppTables tables)
         public int Attempts { get; set; }
         public DateTime WindowStart { get; set; }
         public DateTime LastAttempt { get; set; }
+        public Guid Reservation { get; set; }
 
         public static ThrottleEntity From(string accountKey, ThrottleState state) => new()
         {
@@ -79,6 +89,7 @@ public sealed class LoginThrottleStore(AppTables tables)
             Attempts = state.Attempts,
             WindowStart = state.WindowStart,
             LastAttempt = state.LastAttempt,
+            Reservation = state.Reservation,
         };
     }
 }

@@ -12,15 +12,19 @@ public sealed record UserRecord(string Id, string AccountKey, string Email, stri
 /// <summary>The Users table: one row per account, keyed by the email's key, so a duplicate signup is a 409 from storage.</summary>
 public sealed class UserStore(AppTables tables)
 {
-    public async Task<bool> TryAddAsync(UserRecord user, CancellationToken cancellationToken)
+    /// <summary>
+    /// Inserts the account's row together with <paramref name="alongside"/> (other rows of its partition, such as its first
+    /// session) in one entity-group transaction: all or nothing, one billed transaction. False when the email is taken.
+    /// </summary>
+    public async Task<bool> TryAddAsync(UserRecord user, IEnumerable<TableTransactionAction> alongside, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         try
         {
-            await table.AddEntityAsync(UserEntity.From(user), cancellationToken);
+            await table.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, UserEntity.From(user)), .. alongside], cancellationToken);
             return true;
         }
-        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
+        catch (TableTransactionFailedException exception) when (exception.Status == 409)
         {
             // A resent insert whose first answer was lost meets its own row: that is this signup, not a taken email.
             return await FindAsync(user.AccountKey, cancellationToken) is { } stored && stored.Id == user.Id;
@@ -69,6 +73,27 @@ public sealed class UserStore(AppTables tables)
         catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
         {
             // Someone else changed the row first; nothing is lost.
+        }
+    }
+
+    /// <summary>
+    /// Stores a new password hash if the account's row is unchanged since <paramref name="user"/> was read, in one
+    /// entity-group transaction with <paramref name="alongside"/> (ending and starting sessions). False when anything in
+    /// the batch met a concurrent change (the row changed, a session already gone); nothing is written then.
+    /// </summary>
+    public async Task<bool> TryReplacePasswordHashAsync(UserRecord user, string passwordHash, IEnumerable<TableTransactionAction> alongside,
+        CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            var replace = new TableTransactionAction(TableTransactionActionType.UpdateReplace, UserEntity.From(user with { PasswordHash = passwordHash }), user.ETag);
+            await table.SubmitTransactionAsync([replace, .. alongside], cancellationToken);
+            return true;
+        }
+        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 409 or 412)
+        {
+            return false;
         }
     }
 

@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Items;
+using Serverless.Functions.Passwords;
+using Serverless.Functions.Sessions;
 
 namespace Serverless.Functions.Http;
 
@@ -25,4 +27,6 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(ItemRequest))]
 [JsonSerializable(typeof(ItemView))]
 [JsonSerializable(typeof(ItemPage))]
+[JsonSerializable(typeof(SessionList))]
+[JsonSerializable(typeof(PasswordChangeRequest))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -11,10 +11,9 @@ public sealed partial class AppTables
 {
     public const string Users = "Users";
     public const string Items = "Items";
-    public const string RefreshTokens = "RefreshTokens";
     public const string ClientLimits = "ClientLimits";
 
-    public static readonly IReadOnlyList<string> All = [Users, Items, RefreshTokens, ClientLimits];
+    public static readonly IReadOnlyList<string> All = [Users, Items, ClientLimits];
 
     private readonly Dictionary<string, TableClient> clients;
     private readonly ILogger<AppTables> logger;

@@ -94,7 +94,7 @@ public sealed class BenchEnvironment
         await SeedOnceAsync(bigItems, "seed-small", persistent: true, () => SeedItemsAsync(bigItems, SmallUserId, 10));
         await SeedOnceAsync(bigItems, "seed-large", persistent: true, () => SeedItemsAsync(bigItems, LargeUserId, LargePartitionItems));
 
-        var signup = await App.GetRequiredService<AccountService>().SignupAsync(new SignupRequest(LoginEmail, Password, "Bench"), "bench", CancellationToken.None);
+        var signup = await App.GetRequiredService<AccountService>().SignupAsync(new SignupRequest(LoginEmail, Password, "Bench"), "bench", userAgent: null, CancellationToken.None);
         if (signup is not (AccountOutcome.SignedIn or AccountOutcome.EmailTaken))
         {
             throw new InvalidOperationException($"The benchmark user could not sign up: {signup}.");

@@ -25,7 +25,7 @@ public static class LoginBreakdown
         var request = new LoginRequest(BenchEnvironment.LoginEmail, BenchEnvironment.Password);
 
         Task<PasswordCheck> Verify() => Task.FromResult(login.Argon2Verify());
-        async Task<bool> Service() => await service.LoginAsync(request, "bench", CancellationToken.None) is AccountOutcome.SignedIn;
+        async Task<bool> Service() => await service.LoginAsync(request, "bench", userAgent: null, CancellationToken.None) is AccountOutcome.SignedIn;
         async Task<bool> RoundTrip() =>
             (await users.GetEntityIfExistsAsync<TableEntity>(accountKey, accountKey, cancellationToken: CancellationToken.None)).HasValue;
         async Task<bool> VerifyAndTwoRoundTrips() => await RoundTrip() && Verify().Result != PasswordCheck.Wrong && await RoundTrip();

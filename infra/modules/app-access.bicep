@@ -36,7 +36,7 @@ resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// The app's data (Users, Items, RefreshTokens); the host also writes its
+// The app's data (Users, Items); the host also writes its
 // diagnostic events to tables with it.
 resource storageTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, storageTableDataContributor)
