@@ -6,7 +6,7 @@ using Serverless.Functions.Tests.Support;
 namespace Serverless.Functions.Tests.Performance;
 
 /// <summary>
-/// Table Storage bills per transaction, so every API operation has a request budget (issue 8, DESIGN.md's cost target),
+/// Table Storage bills per transaction, so every API operation has a request budget (issue 8; the budgets are in docs/performance.md),
 /// and no operation may scan a table or query across partitions. The figures are in docs/performance.md.
 /// </summary>
 public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
@@ -86,7 +86,7 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         // The partition query, and the failure counted (the throttle row inserted beside the account's row).
         Assert.Equal(2, failure.Count);
         Assert.True(failure[1].IsInsert && failure[1].Path.Contains("Users", StringComparison.Ordinal), failure[1].ToString());
-        // API.md: "A success resets the count": one conditional delete of the throttle row, within DESIGN.md's login ≤ 3.
+        // docs/api.md: "A success resets the count": one conditional delete of the throttle row, within the login budget of 3 (docs/performance.md).
         Assert.Equal(3, success.Count);
         Assert.Single(success, request => request.Method == "DELETE" && request.Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal));
         AssertPartitionScoped([.. failure, .. success]);

@@ -1,7 +1,7 @@
 namespace Serverless.Functions.Accounts;
 
 /// <summary>
-/// API.md's throttle: after 5 failed logins for one email within 15 minutes, refuse further attempts until
+/// docs/api.md's throttle: after 5 failed logins for one email within 15 minutes, refuse further attempts until
 /// 15 minutes after the last failure. Known and unknown emails are counted alike.
 /// </summary>
 public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
