@@ -59,6 +59,8 @@ MSG
   exit 1
 fi
 
+echo "Core Tools: ${func_from:-not installed (not needed for --check)}"
+
 if [ ! -f local.settings.json ]; then
   cp local.settings.json.example local.settings.json
   echo "Created local.settings.json from local.settings.json.example."
@@ -115,10 +117,13 @@ start_service() {
   names+=("$name")
 }
 
-# wait_for NAME URL [SECONDS]: until URL gives any HTTP answer; fails early if the service's process has ended.
+# wait_for NAME URL [SECONDS]: until URL gives any HTTP answer; fails early if the service whose name NAME starts with
+# ("Azurite" for "Azurite blob") has ended.
 wait_for() {
   local name="$1" url="$2" seconds="${3:-60}" i pgid=""
-  for i in "${!names[@]}"; do [ "${names[$i]}" = "$name" ] && pgid="${groups[$i]}"; done
+  for i in "${!names[@]}"; do
+    case "$name" in "${names[$i]}"*) pgid="${groups[$i]}" ;; esac
+  done
   local deadline=$((SECONDS + seconds))
   until node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) }).then(() => process.exit(0), () => process.exit(1))' "$url"; do
     if [ -n "$pgid" ] && ! kill -0 -- "-$pgid" 2>/dev/null; then
@@ -164,7 +169,6 @@ start_web() {
 
 # ── Run ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
 if [ "$mode" = check ]; then
-  echo "Core Tools: ${func_from:-not installed (not needed for --check)}"
   echo "== build the function app"
   dotnet build Functions -c Debug --nologo -v quiet
   for file in functions.metadata host.json local.settings.json; do
