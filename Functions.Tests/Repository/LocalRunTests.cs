@@ -8,6 +8,7 @@ namespace Serverless.Functions.Tests.Repository;
 /// The README's first command, <c>./scripts/run-local.sh</c>, and what it stands on: the npm pins, the Core Tools fallback
 /// chain, and <c>dotnet run --project Functions</c>. CI runs the script itself with <c>--check</c> (.ci/run).
 /// </summary>
+[Collection(nameof(SerialRepository))]
 public sealed class LocalRunTests
 {
     private static readonly string Script = RepositoryRoot.Combine("scripts", "run-local.sh");
