@@ -43,7 +43,7 @@ public static class AppComposition
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<CredentialCheck>();
 
-        // Abuse limits (API.md): hashes in flight per instance, signups and failed logins per client address.
+        // Abuse limits (docs/api.md): hashes in flight per instance, signups and failed logins per client address.
         services.AddSingleton(provider => AbuseLimits.FromConfiguration(configuration, provider.GetRequiredService<AuthOptions>()));
         services.AddSingleton<HashSlots>();
         services.AddSingleton<ClientLimitStore>();

@@ -7,7 +7,7 @@
 // running on the page can read it, so an XSS bug would leak a 14-day credential; that is
 // why the page ships a strict Content-Security-Policy (scripts from 'self' only, no inline
 // script) and renders every API string with textContent, never as HTML. An HttpOnly cookie
-// would hide it from script, but the API is cookie-free by design (API.md, "Cross-origin").
+// would hide it from script, but the API is cookie-free by design (docs/api.md, "Cross-origin").
 import { ApiError, request } from "./api.js";
 
 const refreshTokenKey = "items.refreshToken";

@@ -63,7 +63,7 @@ public sealed class ContractScenarios
         return scenarios.exchanges;
     }
 
-    // API.md's abuse limits: the client address's signups and failed logins, and the instance's hashes in flight.
+    // docs/api.md's abuse limits: the client address's signups and failed logins, and the instance's hashes in flight.
     private async Task LimitsAsync(TestApp app)
     {
         var attacker = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.66" };

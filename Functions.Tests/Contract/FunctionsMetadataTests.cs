@@ -5,11 +5,11 @@ namespace Serverless.Functions.Tests.Contract;
 
 /// <summary>
 /// The routes the Functions host will serve come from the functions.metadata the Worker SDK writes into the build output;
-/// these tests hold that file to API.md.
+/// these tests hold that file to docs/api.md.
 /// </summary>
 public sealed class FunctionsMetadataTests
 {
-    // Every route of ../shared/API.md: method, route under the "api" prefix. All are anonymous at the host:
+    // Every route of docs/api.md: method, route under the "api" prefix. All are anonymous at the host:
     // protected routes are protected by the bearer token, never by function keys.
     private static readonly (string Method, string Route)[] Documented =
     [
@@ -33,7 +33,7 @@ public sealed class FunctionsMetadataTests
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
 
-    // The routes anyone may call (API.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
+    // The routes anyone may call (docs/api.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
     private static readonly string[] AnonymousRoutes = ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json"];
 
     [Theory]

@@ -7,7 +7,7 @@ using Serverless.Functions.Tests.Support;
 namespace Serverless.Functions.Tests.Performance;
 
 /// <summary>
-/// Table Storage bills per transaction, so every API operation has a request budget (issue 8, DESIGN.md's cost target),
+/// Table Storage bills per transaction, so every API operation has a request budget (issue 8; the budgets are in docs/performance.md),
 /// and no operation may scan a table or query across partitions. The figures are in docs/performance.md.
 /// </summary>
 public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
@@ -91,11 +91,11 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(401, failed.Status);
         Assert.Equal(200, succeeded.Status);
         // The partition query, the attempt reserved (the throttle row inserted beside the account's row), and the failure
-        // counted against the client address (API.md's per-client limit).
+        // counted against the client address (docs/api.md's per-client limit).
         Assert.Equal(3, failure.Count);
         Assert.True(failure[1].IsInsert && failure[1].Path.Contains("Users", StringComparison.Ordinal), failure[1].ToString());
         Assert.Contains(AppTables.ClientLimits, failure[2].Path, StringComparison.Ordinal);
-        // The query, the reservation (a conditional replace), the clearing (API.md: "A success resets the count") and the session.
+        // The query, the reservation (a conditional replace), the clearing (docs/api.md: "A success resets the count") and the session.
         Assert.Equal(4, success.Count);
         Assert.Equal("PUT", success[1].Method);
         Assert.Single(success, request => request.Method == "DELETE" && request.Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal));

@@ -11,7 +11,7 @@ namespace Serverless.Functions.Tests.Reliability;
 
 /// <summary>
 /// Suite 3, property-based (CsCheck): generated bodies for the body validators, each judged against an oracle written
-/// here from API.md, not from the code. Iterations are modest so that <c>dotnet test</c> stays quick; CsCheck prints
+/// here from docs/api.md, not from the code. Iterations are modest so that <c>dotnet test</c> stays quick; CsCheck prints
 /// a seed for any failure, which replays it.
 /// </summary>
 public sealed class HostileInputPropertyTests(RoutesFixture routes) : IClassFixture<RoutesFixture>
@@ -182,12 +182,12 @@ public sealed class HostileInputPropertyTests(RoutesFixture routes) : IClassFixt
     private static string Print((string Local, string Domain, FieldValue Password, FieldValue DisplayName) sample) =>
         $"email \"{HostileGen.Visible(sample.Local + "@" + sample.Domain)}\", password {sample.Password}, displayName {sample.DisplayName}";
 
-    // API.md: title 1–200 characters after trimming; the checks every text field gets (README): well-formed, no control characters.
+    // docs/api.md: title 1–200 characters after trimming; the checks every text field gets (README): well-formed, no control characters.
     private static bool TitleAllowed(FieldValue title) =>
         title.Shape == FieldShape.Text && Text.IsWellFormed(title.Text!) && !title.Text!.Any(char.IsControl)
         && Nfc(title.Text!.Trim()) is { } normalized && Text.CodePoints(normalized) is >= 1 and <= 200;
 
-    // API.md: description at most 2,000 characters (as stored, so as NFC), or null; line breaks and tabs allowed.
+    // docs/api.md: description at most 2,000 characters (as stored, so as NFC), or null; line breaks and tabs allowed.
     private static bool DescriptionAllowed(FieldValue description) => description.Shape switch
     {
         FieldShape.Absent or FieldShape.Null => true,

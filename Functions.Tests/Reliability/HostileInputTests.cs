@@ -34,7 +34,7 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
                 HostileKind.Json => [400],
                 HostileKind.Size => [413],
                 HostileKind.MediaType => [415],
-                _ when function == "Signup" && body.Name == "control characters in password" => [201], // API.md: any characters
+                _ when function == "Signup" && body.Name == "control characters in password" => [201], // docs/api.md: any characters
                 _ => contentStatus,
             };
             storageRequests.Reset();

@@ -29,7 +29,7 @@ public sealed class SoakWorker(TestApp app, SoakRecorder recorder, string userId
     public async Task StartAsync()
     {
         // Workers of one user start at once: parallel logins on one account get one check and 429 for the others
-        // (API.md), and the instance's hash cap may answer 503; each honours Retry-After as the page does.
+        // (docs/api.md), and the instance's hash cap may answer 503; each honours Retry-After as the page does.
         for (var attempt = 0; ; attempt++)
         {
             var login = await recorder.SendAsync("login", () => app.LoginAsync(email), 200, 429, 503);
@@ -209,7 +209,7 @@ public sealed class SoakWorker(TestApp app, SoakRecorder recorder, string userId
     private async Task LoginAsync()
     {
         // 429 when another worker of the same user is logging in at that moment, 503 when the instance's hash cap is
-        // reached (API.md); the current session goes on.
+        // reached (docs/api.md); the current session goes on.
         var response = await recorder.SendAsync("login", () => app.LoginAsync(email), 200, 429, 503);
         if (response.Status == 200)
         {

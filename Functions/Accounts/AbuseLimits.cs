@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 namespace Serverless.Functions.Accounts;
 
 /// <summary>
-/// The <c>Limits</c> settings (API.md, "Abuse limits"), read and checked once at start-up: how many password hashes one
+/// The <c>Limits</c> settings (docs/api.md, "Abuse limits"), read and checked once at start-up: how many password hashes one
 /// instance runs at once, and how many signups and failed logins one client address gets per hour.
 /// </summary>
 public sealed record AbuseLimits

@@ -7,7 +7,7 @@ using Serverless.Functions.Sessions;
 
 namespace Serverless.Functions.Accounts;
 
-/// <summary>The Accounts routes of API.md: each parses the body, calls one service method and maps the outcome.</summary>
+/// <summary>The Accounts routes of docs/api.md: each parses the body, calls one service method and maps the outcome.</summary>
 public sealed class AccountFunctions(AccountService accounts, SessionService sessions, ClientAddresses clients)
 {
     [Function("Signup")]

@@ -31,7 +31,7 @@ public sealed record AuthOptions
     public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
     public TimeSpan RefreshTokenLifetime { get; init; } = TimeSpan.FromDays(14);
 
-    /// <summary>How long a session lasts from its login, however often it is refreshed (API.md: default 90 days).</summary>
+    /// <summary>How long a session lasts from its login, however often it is refreshed (docs/api.md: default 90 days).</summary>
     public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromDays(90);
     public int MinPasswordLength { get; init; } = DefaultMinPasswordLength;
     public Argon2Settings Argon2 { get; init; } = Argon2Settings.Default;

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Serverless.Functions.Accounts;
 
 /// <summary>
-/// API.md's per-client limits: signups and failed logins per client address and hour (<see cref="AbuseLimits"/>),
+/// docs/api.md's per-client limits: signups and failed logins per client address and hour (<see cref="AbuseLimits"/>),
 /// counted in Table Storage so they hold across instances. Each instance remembers the last count it saw per client, so
 /// a count is usually one conditional write (no read first), and a client over its failed-login limit is refused from
 /// memory before any storage request or hash.

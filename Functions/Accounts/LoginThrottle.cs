@@ -1,7 +1,7 @@
 namespace Serverless.Functions.Accounts;
 
 /// <summary>
-/// API.md's throttle: at most 5 password verifications for one email within 15 minutes, whatever the concurrency; once
+/// docs/api.md's throttle: at most 5 password verifications for one email within 15 minutes, whatever the concurrency; once
 /// they are spent, attempts are refused until 15 minutes after the last one. A success clears the count. Known and
 /// unknown emails are counted alike.
 /// </summary>

@@ -5,7 +5,7 @@ using Serverless.Functions.Http;
 
 namespace Serverless.Functions.Items;
 
-/// <summary>The Items routes of API.md; all need a signed-in caller and touch only that caller's items.</summary>
+/// <summary>The Items routes of docs/api.md; all need a signed-in caller and touch only that caller's items.</summary>
 public sealed class ItemFunctions(ItemService items)
 {
     [Function("ListItems")]

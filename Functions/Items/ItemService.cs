@@ -107,7 +107,7 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         throw new InvalidOperationException("An Idempotency-Key row kept changing under four create attempts in a row.");
     }
 
-    /// <summary>1 to 64 visible ASCII characters (VCHAR, %x21-7E), as API.md has it.</summary>
+    /// <summary>1 to 64 visible ASCII characters (VCHAR, %x21-7E), as docs/api.md has it.</summary>
     public static bool IsValidIdempotencyKey(string key) =>
         key.Length is > 0 and <= MaxIdempotencyKeyLength && key.All(c => c is >= '!' and <= '~');
 

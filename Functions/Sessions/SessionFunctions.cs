@@ -5,7 +5,7 @@ using Serverless.Functions.Http;
 
 namespace Serverless.Functions.Sessions;
 
-/// <summary>The caller's sessions (API.md, account lifecycle): list them, end one, end all.</summary>
+/// <summary>The caller's sessions (docs/api.md, account lifecycle): list them, end one, end all.</summary>
 public sealed class SessionFunctions(SessionService sessions)
 {
     [Function("ListSessions")]
