@@ -49,6 +49,9 @@ public sealed class StorageFaultPolicy : HttpPipelinePolicy
 /// <summary>One misbehaviour: which requests it hits (method and table), how many times, and what it does to them.</summary>
 public sealed class StorageFault
 {
+    /// <summary>The "table" of an entity-group batch, whose path names no table (item writes go as batches with the owner marker).</summary>
+    public const string Batch = "$batch";
+
     private readonly string? method;
     private readonly string? table;
     private int remaining;
@@ -107,6 +110,11 @@ public sealed class StorageFault
         var segment = path[(path.LastIndexOf('/') + 1)..];
         var end = segment.IndexOf('(', StringComparison.Ordinal);
         var name = end < 0 ? segment : segment[..end];
+        if (table == Batch || name == Batch)
+        {
+            return name == table;
+        }
+
         return name.EndsWith(table, StringComparison.Ordinal) && name.Length > table.Length;
     }
 

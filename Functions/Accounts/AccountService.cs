@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Items;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;
 
@@ -7,6 +8,7 @@ namespace Serverless.Functions.Accounts;
 /// <summary>The accounts rules: signup, login with its throttle, refresh-token rotation, logout and the caller's profile.</summary>
 public sealed partial class AccountService(
     UserStore users,
+    ItemStore items,
     RefreshTokenStore refreshTokens,
     LoginThrottle throttle,
     PasswordPolicy passwordPolicy,
@@ -39,8 +41,13 @@ public sealed partial class AccountService(
         }
 
         var user = new UserRecord(NewUserId(), email.Key, email.Value, displayName, hasher.Hash(request.Password!), Now());
+
+        // The owner marker first: an account row never exists without it, or its items could never be written.
+        // A marker without an account (a taken email, or a crash in between) is inert: no token names its user id.
+        await items.AddMarkerAsync(user.Id, cancellationToken);
         if (!await users.TryAddAsync(user, cancellationToken))
         {
+            await items.DeleteMarkerAsync(user.Id, cancellationToken);
             return new AccountOutcome.EmailTaken();
         }
 

@@ -21,4 +21,9 @@ public abstract record ItemOutcome
     public sealed record PreconditionFailed : ItemOutcome;
 
     public sealed record Deleted : ItemOutcome;
+
+    public sealed record Listed(ItemPage Page) : ItemOutcome;
+
+    /// <summary>The caller's account was deleted (its owner marker is gone), though the access token is still valid.</summary>
+    public sealed record AccountGone : ItemOutcome;
 }
