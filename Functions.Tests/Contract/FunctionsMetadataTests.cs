@@ -18,6 +18,7 @@ public sealed class FunctionsMetadataTests
         ("POST", "auth/refresh"),
         ("POST", "auth/logout"),
         ("GET", "me"),
+        ("DELETE", "me"),
         ("GET", "items"),
         ("POST", "items"),
         ("GET", "items/{id}"),
@@ -72,6 +73,25 @@ public sealed class FunctionsMetadataTests
         var open = FunctionsMetadata.Routes.Where(f => Functions.Http.FunctionAccess.AllowsAnonymous(f.EntryPoint)).Select(f => f.Route).Order();
 
         Assert.Equal(AnonymousRoutes.Order(), open);
+    }
+
+    [Fact]
+    public void The_purge_is_triggered_by_the_account_purge_queue_on_the_hosts_storage()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "functions.metadata")));
+        var nonHttp = document.RootElement.EnumerateArray()
+            .Where(function => !function.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "httpTrigger"))
+            .ToList();
+
+        var purge = Assert.Single(nonHttp);
+        Assert.Equal("PurgeAccount", purge.GetProperty("name").GetString());
+        var trigger = Assert.Single(purge.GetProperty("bindings").EnumerateArray());
+        Assert.Equal("queueTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal(Functions.Deletion.PurgeJobs.Name, trigger.GetProperty("queueName").GetString());
+        // The host resolves the connection from AzureWebJobsStorage (a connection string locally, __accountName with the identity in Azure).
+        Assert.Equal("AzureWebJobsStorage", trigger.GetProperty("connection").GetString());
+        Assert.True(File.Exists(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")));
+        Assert.Contains("AzureStorageQueues", File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")), StringComparison.Ordinal);
     }
 
     [Fact]

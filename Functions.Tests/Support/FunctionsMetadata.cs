@@ -23,7 +23,8 @@ public static class FunctionsMetadata
         return
         [
             .. from function in document.RootElement.EnumerateArray()
-               let trigger = function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")
+               let trigger = function.GetProperty("bindings").EnumerateArray().SingleOrDefault(b => b.GetProperty("type").GetString() == "httpTrigger")
+               where trigger.ValueKind == JsonValueKind.Object
                select new MetadataRoute(
                    function.GetProperty("name").GetString()!,
                    function.GetProperty("entryPoint").GetString()!,

@@ -27,3 +27,15 @@ public abstract record AccountOutcome
 
     public sealed record LoggedOut : AccountOutcome;
 }
+
+/// <summary>What a signed-in caller's password check came to (<see cref="AccountService.ReauthenticateAsync"/>).</summary>
+public abstract record Reauthentication
+{
+    public sealed record Verified(UserRecord User) : Reauthentication;
+
+    public sealed record WrongPassword : Reauthentication;
+
+    public sealed record Throttled(TimeSpan RetryAfter) : Reauthentication;
+
+    public sealed record AccountGone : Reauthentication;
+}

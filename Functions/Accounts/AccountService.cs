@@ -160,6 +160,36 @@ public sealed partial class AccountService(
             ? new AccountOutcome.Invalid(new Dictionary<string, string[]> { ["refreshToken"] = ["Send the refresh token of the session."] })
             : null;
 
+    /// <summary>
+    /// A signed-in caller proves their password again (before deleting the account): the login's throttle, hashing and
+    /// failure count, so a stolen access token gives no more guesses than the login form does.
+    /// </summary>
+    public async Task<Reauthentication> ReauthenticateAsync(Caller caller, string password, CancellationToken cancellationToken)
+    {
+        var (storedUser, throttleState) = await users.FindForLoginAsync(caller.AccountKey, cancellationToken);
+        if (storedUser is null || storedUser.Id != caller.UserId)
+        {
+            return new Reauthentication.AccountGone();
+        }
+
+        if (throttle.RetryAfter(throttleState) is { } wait)
+        {
+            LogThrottled(logger, Hint(caller.AccountKey), TraceContext.CurrentTraceId);
+            metrics.LoginAttempted(LoginOutcome.Throttled);
+            return new Reauthentication.Throttled(wait);
+        }
+
+        if (await VerifyAsync(storedUser, password, cancellationToken) is not { } user)
+        {
+            await throttle.RecordFailureAsync(caller.AccountKey, throttleState, cancellationToken);
+            LogLoginFailed(logger, Hint(caller.AccountKey), TraceContext.CurrentTraceId);
+            metrics.LoginAttempted(LoginOutcome.Failure);
+            return new Reauthentication.WrongPassword();
+        }
+
+        return new Reauthentication.Verified(user);
+    }
+
     public async Task<UserView?> GetProfileAsync(Caller caller, CancellationToken cancellationToken)
     {
         var user = await users.FindAsync(caller.AccountKey, cancellationToken);

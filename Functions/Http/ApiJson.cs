@@ -25,4 +25,6 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(ItemRequest))]
 [JsonSerializable(typeof(ItemView))]
 [JsonSerializable(typeof(ItemPage))]
+[JsonSerializable(typeof(Serverless.Functions.Deletion.DeleteAccountRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Deletion.PurgeMessage))]
 public sealed partial class ApiJson : JsonSerializerContext;
