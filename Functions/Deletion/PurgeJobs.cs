@@ -24,6 +24,8 @@ public sealed class PurgeJobs(QueueClient queue)
 
     public string QueueName => queue.Name;
 
+    public Uri QueueUri => queue.Uri;
+
     /// <summary>
     /// From <c>AzureWebJobsStorage</c>: a connection string (locally), or <c>AzureWebJobsStorage__queueServiceUri</c> or
     /// <c>__accountName</c> with a managed identity (<c>__clientId</c> picks a user-assigned one), as the host reads it.
