@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Deletion;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
 using Serverless.Functions.Items;
@@ -62,6 +63,11 @@ public static class AppComposition
         services.AddSingleton<ItemCursor>();
         services.AddSingleton<ItemStore>();
         services.AddSingleton<ItemService>();
+
+        // Account deletion: the purge queue on the host's storage (AzureWebJobsStorage), checked now like the tables.
+        services.AddSingleton(PurgeJobs.FromConfiguration(configuration));
+        services.TryAddSingleton(PurgeLimits.Default);
+        services.AddSingleton<AccountDeletionService>();
 
         services.AddSingleton<HealthCheck>();
         services.AddSingleton<OpenApiDocument>();

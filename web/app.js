@@ -6,6 +6,7 @@ import {
   SessionEndedError,
   authorizedRequest,
   currentUser,
+  deleteAccount,
   hasStoredSession,
   logIn,
   logOut,
@@ -267,6 +268,11 @@ onSessionChange((user, reason) => {
     return;
   }
   resetForm(itemForm, "item");
+  if (reason === "deleted") {
+    showAuth("signup");
+    announce("Your account has been deleted.");
+    return;
+  }
   showAuth("login", { focus: views.loading.hidden });
   if (reason === "expired") $("login-error").textContent = "Your session has ended. Please log in again.";
   if (reason === "logged-out") announce("You have logged out.");
@@ -618,7 +624,49 @@ $("confirm-delete").addEventListener("click", async () => {
 function closeDialogs() {
   if (editDialog.open) editDialog.close();
   if (confirmDialog.open) confirmDialog.close();
+  if (deleteAccountDialog.open) deleteAccountDialog.close();
 }
+
+// ---- account deletion ------------------------------------------------------------------
+
+const deleteAccountDialog = $("delete-account-dialog");
+const deleteAccountForm = $("delete-account-form");
+
+$("delete-account-button").addEventListener("click", () => {
+  resetForm(deleteAccountForm, "delete-account");
+  deleteAccountDialog.showModal();
+  $("delete-account-confirmation").focus();
+});
+
+$("delete-account-cancel").addEventListener("click", () => deleteAccountDialog.close());
+
+// Typed confirmation: the account's own email (any case) or the word "delete", so a stray click deletes nothing.
+function confirmsDeletion(typed) {
+  const value = typed.trim().toLowerCase();
+  return value === "delete" || value === (currentUser()?.email ?? "").toLowerCase();
+}
+
+deleteAccountForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  clearErrors(deleteAccountForm, "delete-account");
+  const confirmation = $("delete-account-confirmation").value;
+  const password = $("delete-account-password").value;
+  const errors = {};
+  if (!confirmsDeletion(confirmation)) errors.confirmation = ["Type your email address, or the word delete."];
+  requireValue(errors, "password", password, "Enter your password.");
+  if (Object.keys(errors).length > 0) {
+    showErrors(deleteAccountForm, "delete-account", errors);
+    return;
+  }
+  whileBusy(deleteAccountForm, "Deleting…", async () => {
+    try {
+      // On success the session listener closes this dialog and shows sign-up.
+      await deleteAccount(password);
+    } catch (error) {
+      showApiError(deleteAccountForm, "delete-account", error);
+    }
+  });
+});
 
 // ---- start -----------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ export class SessionEndedError extends Error {
   }
 }
 
-/** listener(user | null, reason): reason is "signed-in", "refreshed", "expired" or "logged-out". */
+/** listener(user | null, reason): reason is "signed-in", "refreshed", "expired", "logged-out" or "deleted". */
 export function onSessionChange(listener) {
   listeners.add(listener);
 }
@@ -74,6 +74,15 @@ export async function logOut() {
   } catch {
     return false;
   }
+}
+
+/**
+ * Deletes the signed-in account (the password is checked again), then ends the session here:
+ * listeners hear "deleted". Rejects with the API's error (a wrong password is a 400) otherwise.
+ */
+export async function deleteAccount(password) {
+  await authorizedRequest("DELETE", "/me", { body: { password } });
+  endSession("deleted");
 }
 
 /**

@@ -1,7 +1,10 @@
 using System.Text;
+using Azure.Data.Tables;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Items;
+using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Accounts;
@@ -38,6 +41,18 @@ public sealed class SigningKeyRotationTests(AzuriteFixture azurite)
         return (user, page.Json.GetProperty("nextCursor").GetString()!);
     }
 
+    // Each deployment here has tables of its own; a real redeployment keeps the storage, so the users' owner markers come along.
+    private static async Task CarryOverAsync(TestApp deployment, params SignedInUser[] users)
+    {
+        var items = deployment.Table(AppTables.Items);
+        await items.CreateIfNotExistsAsync(TestContext.Current.CancellationToken);
+        foreach (var user in users)
+        {
+            await items.UpsertEntityAsync(new TableEntity(user.Id, ItemStore.MarkerRowKey),
+                cancellationToken: TestContext.Current.CancellationToken);
+        }
+    }
+
     private static Task<TestResponse> NextPageAsync(TestApp app, string token, string cursor) =>
         app.GetAsync("/api/items?limit=1&cursor=" + Uri.EscapeDataString(cursor), token);
 
@@ -49,6 +64,7 @@ public sealed class SigningKeyRotationTests(AzuriteFixture azurite)
         Assert.Equal(KeyId(OldKey), new JsonWebToken(user.AccessToken).Kid);
 
         await using var after = Deploy(NewKey, previous: OldKey);
+        await CarryOverAsync(after, user);
         var oldToken = await NextPageAsync(after, user.AccessToken, cursor);
         var fresh = await after.NewUserAsync("after-rotation");
 
@@ -66,6 +82,7 @@ public sealed class SigningKeyRotationTests(AzuriteFixture azurite)
         var fresh = await rotated.NewUserAsync("rotated");
 
         await using var finished = Deploy(NewKey);
+        await CarryOverAsync(finished, user, fresh);
         var oldToken = await finished.GetAsync("/api/items", user.AccessToken);
         var oldCursor = await NextPageAsync(finished, fresh.AccessToken, cursor);
         var newToken = await finished.GetAsync("/api/items", fresh.AccessToken);

@@ -11,7 +11,7 @@ namespace Serverless.Functions.Tests.Browser;
 /// Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); Playwright's own browser download is not used.
 /// </summary>
 [Collection(typeof(BrowserTestsRunAlone))]
-public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed partial class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private const string ChromiumPath = "/usr/bin/chromium";
     private const float TimeoutMilliseconds = 15_000;

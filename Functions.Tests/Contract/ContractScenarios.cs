@@ -34,6 +34,7 @@ public sealed class ContractScenarios
         {
             ada = await scenarios.AccountsAsync(app);
             itemId = await scenarios.ItemsAsync(app, ada);
+            await scenarios.AccountDeletionAsync(app);
             await scenarios.OperationsAsync(app);
             await scenarios.SessionsAsync(app);
         }
@@ -166,6 +167,26 @@ public sealed class ContractScenarios
         return id;
     }
 
+    private async Task AccountDeletionAsync(TestApp app)
+    {
+        var leaving = await app.NewUserAsync("leaving");
+        var password = Serialize(new { password = AccountsTestExtensions.GoodPassword });
+        await SendAsync(app, "delete the account with a wrong password", "DELETE", "/api/me", Serialize(new { password = "not the password at all" }), Json, leaving.AccessToken);
+        await SendAsync(app, "delete the account without a password", "DELETE", "/api/me", "{}", Json, leaving.AccessToken);
+        await SendAsync(app, "delete the account without a token", "DELETE", "/api/me", password, Json);
+        await BadBodiesAsync(app, "DELETE", "/api/me", leaving.AccessToken);
+        await SendAsync(app, "delete the account", "DELETE", "/api/me", password, Json, leaving.AccessToken);
+        await SendAsync(app, "delete the deleted account", "DELETE", "/api/me", password, Json, leaving.AccessToken);
+        await SendAsync(app, "list the items of a deleted account", "GET", "/api/items", bearer: leaving.AccessToken);
+        await SendAsync(app, "create an item in a deleted account", "POST", "/api/items", Serialize(new { title = "Too late" }), Json, leaving.AccessToken);
+
+        var guessed = await app.NewUserAsync("guessed");
+        for (var attempt = 0; attempt < 6; attempt++)
+        {
+            await SendAsync(app, "delete the account until throttled", "DELETE", "/api/me", Serialize(new { password = "a guess that will not work" }), Json, guessed.AccessToken);
+        }
+    }
+
     private async Task OperationsAsync(TestApp app)
     {
         await SendAsync(app, "health", "GET", "/api/health");
@@ -188,6 +209,7 @@ public sealed class ContractScenarios
         await SendAsync(down, "get while storage is down", "GET", "/api/items/" + itemId, bearer: ada.AccessToken);
         await SendAsync(down, "update while storage is down", "PUT", "/api/items/" + itemId, item, Json, ada.AccessToken);
         await SendAsync(down, "delete while storage is down", "DELETE", "/api/items/" + itemId, bearer: ada.AccessToken);
+        await SendAsync(down, "delete the account while storage is down", "DELETE", "/api/me", Serialize(new { password = AccountsTestExtensions.GoodPassword }), Json, ada.AccessToken);
         await SendAsync(down, "health while storage is down", "GET", "/api/health");
     }
 

@@ -18,6 +18,7 @@ public sealed class FunctionsMetadataTests
         ("POST", "auth/refresh"),
         ("POST", "auth/logout"),
         ("GET", "me"),
+        ("DELETE", "me"),
         ("GET", "items"),
         ("POST", "items"),
         ("GET", "items/{id}"),
@@ -79,11 +80,11 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
-    public void The_only_other_function_is_the_cleanup_timer_on_a_configured_schedule()
+    public void The_cleanup_timer_runs_on_a_configured_schedule()
     {
         var others = FunctionsMetadata.Triggers().Where(function => function.Trigger.GetProperty("type").GetString() != "httpTrigger").ToList();
 
-        var (name, trigger) = Assert.Single(others);
+        var (name, trigger) = Assert.Single(others, function => function.Name == "Cleanup");
         Assert.Equal("Cleanup", name);
         Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
         // A binding expression: the host reads the schedule from the setting Cleanup:Schedule (Cleanup__Schedule in app settings).
@@ -92,6 +93,25 @@ public sealed class FunctionsMetadataTests
         var local = settings.RootElement.GetProperty("Values").GetProperty("Cleanup__Schedule").GetString()!;
         Assert.Equal(6, local.Split(' ').Length);
         Assert.Contains($"Cleanup__Schedule: '{local}'", File.ReadAllText(RepositoryRoot.Combine("infra", "modules", "functionapp.bicep")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_purge_is_triggered_by_the_account_purge_queue_on_the_hosts_storage()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "functions.metadata")));
+        var nonHttp = document.RootElement.EnumerateArray()
+            .Where(function => !function.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "httpTrigger"))
+            .ToList();
+
+        var purge = Assert.Single(nonHttp, function => function.GetProperty("name").GetString() == "PurgeAccount");
+        Assert.Equal("PurgeAccount", purge.GetProperty("name").GetString());
+        var trigger = Assert.Single(purge.GetProperty("bindings").EnumerateArray());
+        Assert.Equal("queueTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal(Functions.Deletion.PurgeJobs.Name, trigger.GetProperty("queueName").GetString());
+        // The host resolves the connection from AzureWebJobsStorage (a connection string locally, __accountName with the identity in Azure).
+        Assert.Equal("AzureWebJobsStorage", trigger.GetProperty("connection").GetString());
+        Assert.True(File.Exists(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")));
+        Assert.Contains("AzureStorageQueues", File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -32,7 +32,8 @@ public sealed class IdempotencyKeyTests(AzuriteFixture azurite) : IAsyncLifetime
             key is null ? null : new Dictionary<string, string> { ["Idempotency-Key"] = key });
 
     private async Task<List<TableEntity>> RowsOfAsync(SignedInUser user) =>
-        await app.Table(AppTables.Items).QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {user.Id}")).ToListAsync();
+        await app.Table(AppTables.Items).QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {user.Id} and RowKey ne {ItemStore.MarkerRowKey}")).ToListAsync();
 
     private async Task<int> ItemRowsOfAsync(SignedInUser user) =>
         (await RowsOfAsync(user)).Count(row => !row.RowKey.StartsWith("idem-", StringComparison.Ordinal));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Items;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
@@ -51,15 +52,19 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Signup_costs_two_requests_the_address_count_and_one_batch_of_the_account_and_its_session()
+    public async Task Signup_costs_three_requests_the_address_count_the_owner_marker_and_one_batch_of_the_account_and_its_session()
     {
         var (response, requests) = await MeasureAsync(() => app.SignupAsync(AccountsTestExtensions.UniqueEmail("signup")));
 
         Assert.Equal(201, response.Status);
-        Assert.Equal(2, requests.Count);
-        // The client address's signup count (insert, or a conditional replace when this instance has seen the address), then the account and its session in one batch.
+        Assert.Equal(3, requests.Count);
+        // The client address's signup count (insert, or a conditional replace when this instance has seen the address).
         Assert.True(requests[0].Path.Contains(AppTables.ClientLimits, StringComparison.Ordinal) && requests[0].Method is "POST" or "PUT", requests[0].ToString());
-        Assert.True(requests[1].IsEntityGroupTransaction, requests[1].ToString());
+        // The marker before the account: an account row never exists without the marker its items need.
+        Assert.True(requests[1].IsInsert, requests[1].ToString());
+        Assert.EndsWith(AppTables.Items, requests[1].Resource, StringComparison.Ordinal);
+        // The account and its session in one batch.
+        Assert.True(requests[2].IsEntityGroupTransaction, requests[2].ToString());
     }
 
     [Fact]
@@ -241,9 +246,11 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.True(list[0].IsSinglePartitionQuery, list[0].ToString());
         Assert.True(nextPage[0].IsSinglePartitionQuery, nextPage[0].ToString());
         Assert.Contains(user.Id, list[0].Filter!, StringComparison.Ordinal);
-        // The server returns one page of exactly the size asked for, whatever the partition holds.
-        Assert.Contains("$top=2", list[0].Query, StringComparison.Ordinal);
-        Assert.Contains("NextRowKey=", nextPage[0].Query, StringComparison.Ordinal);
+        // The server returns one page of the size asked for, whatever the partition holds: the owner marker (sorted first),
+        // the items and one more to tell whether another page follows; the next page starts after the last item shown.
+        Assert.Contains("$top=4", list[0].Query, StringComparison.Ordinal);
+        Assert.Contains("RowKey eq '" + ItemStore.MarkerRowKey + "' or (RowKey gt '", nextPage[0].Filter!, StringComparison.Ordinal);
+        Assert.True(create[0].IsEntityGroupTransaction && update[0].IsEntityGroupTransaction && delete[0].IsEntityGroupTransaction, $"{create[0]} {update[0]} {delete[0]}");
         AssertPartitionScoped([.. create, .. get, .. update, .. list, .. nextPage, .. delete]);
     }
 
@@ -288,6 +295,12 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         var tableCreation = new StorageRequest("POST", "devstoreaccount1/Tables", "");
         var batch = new StorageRequest("POST", "/devstoreaccount1/$batch", "");
         var crossPartition = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=PartitionKey eq 'u1' or PartitionKey eq 'u2'");
+        var markerOrItem = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=PartitionKey eq 'u1' and (RowKey eq '!owner' or RowKey eq 'i')");
+        var orOutsideTheGroup = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=PartitionKey eq 'u1' and (RowKey eq 'a') or (RowKey eq 'b')");
+        var orWithoutGroup = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=PartitionKey eq 'u1' and RowKey eq 'a' or RowKey eq 'b'");
+        var otherPartitionInGroup = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=PartitionKey eq 'u1' and (RowKey eq 'a' or PartitionKey eq 'u2')");
+        var markerOrItemRange = new StorageRequest("GET", "/devstoreaccount1/Items()",
+            "?$filter=PartitionKey eq 'u1' and (RowKey eq '!owner' or (RowKey gt '0' and RowKey lt ':'))");
         var byOtherColumn = new StorageRequest("GET", "/devstoreaccount1/Items()", "?$filter=Title eq 'x'");
 
         Assert.True(point.IsPartitionScoped);
@@ -298,5 +311,10 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.False(tableCreation.IsPartitionScoped);
         Assert.False(crossPartition.IsPartitionScoped);
         Assert.False(byOtherColumn.IsPartitionScoped);
+        Assert.True(markerOrItem.IsPartitionScoped);
+        Assert.False(orOutsideTheGroup.IsPartitionScoped);
+        Assert.False(orWithoutGroup.IsPartitionScoped);
+        Assert.False(otherPartitionInGroup.IsPartitionScoped);
+        Assert.True(markerOrItemRange.IsPartitionScoped);
     }
 }

@@ -28,9 +28,14 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
     /// <summary>The last path segment: the table, and the entity's keys when there are any (the account comes before it on Azurite).</summary>
     public string Resource => Path[(Path.LastIndexOf('/') + 1)..];
 
-    /// <summary>A query that stays inside one partition: its filter starts with one PartitionKey equality and has no "or".</summary>
+    /// <summary>
+    /// A query that stays inside one partition: its filter starts with one PartitionKey equality, names no other partition,
+    /// and has an "or" only inside the one parenthesized condition that follows the "and" (the owner marker or the items).
+    /// </summary>
     public bool IsSinglePartitionQuery =>
-        IsQuery && Filter is { } filter && SinglePartitionFilter().IsMatch(filter) && !filter.Contains(" or ", StringComparison.OrdinalIgnoreCase);
+        IsQuery && Filter is { } filter && SinglePartitionFilter().Match(filter) is { Success: true } match
+        && !match.Groups["rest"].Value.Contains("PartitionKey", StringComparison.Ordinal)
+        && (!filter.Contains(" or ", StringComparison.OrdinalIgnoreCase) || OneParenthesizedGroup(match.Groups["rest"].Value));
 
     public string? Filter => Query.TrimStart('?').Split('&')
         .Where(part => part.StartsWith("$filter=", StringComparison.Ordinal))
@@ -48,8 +53,29 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
     [GeneratedRegex(@"^[A-Za-z0-9]+$")]
     private static partial Regex TableName();
 
-    [GeneratedRegex(@"^\(?PartitionKey eq '[^']+'\)?( and .+)?$")]
+    [GeneratedRegex(@"^\(?PartitionKey eq '[^']+'\)?( and (?<rest>.+))?$")]
     private static partial Regex SinglePartitionFilter();
+
+    // "(a or b)": the parenthesis that opens the condition closes only at its end.
+    private static bool OneParenthesizedGroup(string condition)
+    {
+        if (!condition.StartsWith('(') || !condition.EndsWith(')'))
+        {
+            return false;
+        }
+
+        var depth = 0;
+        for (var i = 0; i < condition.Length; i++)
+        {
+            depth += condition[i] switch { '(' => 1, ')' => -1, _ => 0 };
+            if (depth == 0 && i < condition.Length - 1)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }
 
 /// <summary>

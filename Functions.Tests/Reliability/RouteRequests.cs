@@ -76,6 +76,9 @@ public static class RouteRequests
             "Refresh" => Post(route, "/api/auth/refresh", 200, new { refreshToken = f.User.RefreshToken }),
             "Logout" => Post(route, "/api/auth/logout", 204, new { refreshToken = f.LogoutRefreshToken }),
             "Me" => new RouteRequest(route.Name, "GET", "/api/me", 200),
+            // The walks reuse one account for every route: a wrong password reaches storage and the hash without deleting it.
+            "DeleteAccount" => new RouteRequest(route.Name, "DELETE", "/api/me", 400,
+                JsonSerializer.Serialize(new { password = "not the password of the route walk" })),
             "ListItems" => new RouteRequest(route.Name, "GET", "/api/items?limit=5", 200),
             "CreateItem" => Post(route, "/api/items", 201, new { title = "Created by the route walk" }),
             "GetItem" => new RouteRequest(route.Name, "GET", "/api/items/" + f.ItemId, 200),

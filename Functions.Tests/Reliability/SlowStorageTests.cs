@@ -63,7 +63,7 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         var user = await app.NewUserAsync("lost-create");
 
-        faults.Inject(StorageFault.LostResponse("POST", AppTables.Items));
+        faults.Inject(StorageFault.LostResponse("POST", StorageFault.Batch));
         var created = await app.PostJsonAsync("/api/items", new { title = "Only once" }, user.AccessToken);
         faults.Clear();
         var list = await app.GetAsync("/api/items", user.AccessToken);
@@ -160,7 +160,7 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
         var created = await app.PostJsonAsync("/api/items", new { title = "Before" }, user.AccessToken);
         var path = created.Header("Location")!;
 
-        faults.Inject(StorageFault.LostResponse("PATCH", AppTables.Items));
+        faults.Inject(StorageFault.LostResponse("POST", StorageFault.Batch));
         var updated = await app.SendAsync("PUT", path, JsonSerializer.Serialize(new { title = "After" }), "application/json", user.AccessToken,
             RouteRequests.IfMatch(created.Header("ETag")!));
         faults.Clear();

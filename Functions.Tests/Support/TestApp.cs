@@ -2,10 +2,12 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
+using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Deletion;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions.Tests.Support;
@@ -47,6 +49,7 @@ public sealed class TestApp : IAsyncDisposable
         services.AddServerlessApp(configuration);
         services.AddSingleton(provider => new AppTables(
             provider.GetRequiredService<TableServiceClient>(), provider.GetRequiredService<ILogger<AppTables>>(), tablePrefix));
+        services.AddSingleton(PurgeJobs.FromConfiguration(configuration, tablePrefix + "-" + PurgeJobs.Name));
         configureServices?.Invoke(services);
         return new TestApp(services.BuildServiceProvider(validateScopes: true), tablePrefix);
     }
@@ -58,6 +61,7 @@ public sealed class TestApp : IAsyncDisposable
     public static Dictionary<string, string?> DefaultSettings(string connectionString) => new()
     {
         ["Tables"] = connectionString,
+        ["AzureWebJobsStorage"] = connectionString,
         ["Auth:SigningKey"] = TestSigningKey,
         ["Auth:IdentifierHashKey"] = TestIdentifierHashKey,
         ["Auth:Issuer"] = "serverless-tests",
@@ -70,6 +74,10 @@ public sealed class TestApp : IAsyncDisposable
 
     /// <summary>The account key the app derives from <paramref name="email"/> (a keyed hash), for reading its rows.</summary>
     public string AccountKey(string email) => provider.GetRequiredService<Functions.Accounts.AccountKeys>().KeyOf(email);
+
+    /// <summary>This app's own purge queue (a unique name, like its tables), read with a client of the test's own.</summary>
+    public QueueClient PurgeQueue(string connectionString) =>
+        new(connectionString, Services.GetRequiredService<PurgeJobs>().QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
     public TableClient Table(string name) => provider.GetRequiredService<TableServiceClient>().GetTableClient(TablePrefix + name);
 

@@ -36,3 +36,17 @@ public abstract record AccountOutcome
     /// <summary>The access token is valid but its account no longer exists.</summary>
     public sealed record AccountGone : AccountOutcome;
 }
+
+/// <summary>What a signed-in caller's password check came to (<see cref="AccountService.ReauthenticateAsync"/>).</summary>
+public abstract record Reauthentication
+{
+    public sealed record Verified(UserRecord User) : Reauthentication;
+
+    public sealed record WrongPassword : Reauthentication;
+
+    public sealed record Throttled(TimeSpan RetryAfter) : Reauthentication;
+
+    public sealed record AccountGone : Reauthentication;
+
+    public sealed record Busy(TimeSpan RetryAfter) : Reauthentication;
+}

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Items;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;
@@ -8,6 +9,7 @@ namespace Serverless.Functions.Accounts;
 /// <summary>The accounts rules: signup, login with its throttle and the caller's profile (sessions: <see cref="SessionService"/>).</summary>
 public sealed partial class AccountService(
     UserStore users,
+    ItemStore items,
     SessionService sessions,
     CredentialCheck credentials,
     AccountKeys accountKeys,
@@ -53,10 +55,16 @@ public sealed partial class AccountService(
         }
 
         var user = new UserRecord(NewUserId(), accountKeys.KeyOf(email.Value), email.Value, displayName, passwordHash, Now());
+
+        // The owner marker first: an account row never exists without it, or its items could never be written.
+        // A marker without an account (a taken email, or a crash in between) is inert: no token names its user id.
+        await items.AddMarkerAsync(user.Id, cancellationToken);
+
         // The account's row and its first session in one entity-group transaction.
         var session = sessions.Open(ViewOf(user), user.AccountKey, userAgent);
         if (!await users.TryAddAsync(user, [SessionStore.InsertAction(session.Row)], cancellationToken))
         {
+            await items.DeleteMarkerAsync(user.Id, cancellationToken);
             return new AccountOutcome.EmailTaken();
         }
 
@@ -103,6 +111,37 @@ public sealed partial class AccountService(
                 LogLoginFailed(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
                 metrics.LoginAttempted(LoginOutcome.Failure);
                 return new AccountOutcome.BadCredentials();
+        }
+    }
+
+    /// <summary>
+    /// A signed-in caller proves their password again (before deleting the account): the login's one password check
+    /// (attempt reserved before hashing, counted when wrong), so a stolen access token gives no more guesses than the login form.
+    /// </summary>
+    public async Task<Reauthentication> ReauthenticateAsync(Caller caller, string password, CancellationToken cancellationToken)
+    {
+        switch (await credentials.VerifyAsync(caller.AccountKey, password, cancellationToken))
+        {
+            case CredentialResult.Busy busy:
+                return new Reauthentication.Busy(busy.RetryAfter);
+            case CredentialResult.Throttled throttled:
+                LogThrottled(logger, AccountKeys.Hint(caller.AccountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Throttled);
+                return new Reauthentication.Throttled(throttled.RetryAfter);
+            case CredentialResult.Verified { User: var user } when user.Id == caller.UserId:
+                return new Reauthentication.Verified(user);
+            case CredentialResult.Verified:
+                return new Reauthentication.AccountGone();
+            default:
+                // Not the account's password, or no account any more (deleted meanwhile): only the wrong path pays this read.
+                if (await users.FindAsync(caller.AccountKey, cancellationToken) is not { } account || account.Id != caller.UserId)
+                {
+                    return new Reauthentication.AccountGone();
+                }
+
+                LogLoginFailed(logger, AccountKeys.Hint(caller.AccountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Failure);
+                return new Reauthentication.WrongPassword();
         }
     }
 

@@ -9,7 +9,10 @@ public sealed record UserRecord(string Id, string AccountKey, string Email, stri
     public ETag ETag { get; init; }
 }
 
-/// <summary>The Users table: one row per account, keyed by the email's key, so a duplicate signup is a 409 from storage.</summary>
+/// <summary>
+/// The Users table: one partition per email key, holding the account's row (row key = the partition key, so a duplicate
+/// signup is a 409 from storage) and every other row of the account.
+/// </summary>
 public sealed class UserStore(AppTables tables)
 {
     /// <summary>
@@ -61,6 +64,53 @@ public sealed class UserStore(AppTables tables)
 
         return (user, throttle);
     }
+
+    /// <summary>
+    /// Deletes every row of the account's partition, whatever its kind (throttle, sessions, mail tokens…), in entity-group
+    /// batches of at most 100, the account's own row last: until it goes, the email cannot sign up again, so nothing of a new
+    /// account can be in the partition. Does nothing when the partition's account is not <paramref name="userId"/>'s (already
+    /// deleted, and perhaps signed up again). Safe to repeat and to run twice at once.
+    /// </summary>
+    public async Task DeleteAccountRowsAsync(string accountKey, string userId, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        for (var attempt = 0; attempt < MaxDeleteRounds; attempt++)
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {accountKey}"),
+                select: DeletionColumns, cancellationToken: cancellationToken))
+            {
+                rows.Add(row);
+            }
+
+            if (rows.Find(row => row.RowKey == accountKey) is not { } account || account.GetString(nameof(UserEntity.UserId)) != userId)
+            {
+                return;
+            }
+
+            var ordered = rows.Where(row => row.RowKey != accountKey).Select(row => row.RowKey).Append(accountKey).ToList();
+            try
+            {
+                foreach (var batch in ordered.Chunk(MaxBatchSize))
+                {
+                    await table.SubmitTransactionAsync(batch.Select(rowKey =>
+                        new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(accountKey, rowKey), ETag.All)), cancellationToken);
+                }
+
+                return;
+            }
+            catch (TableTransactionFailedException exception) when (TableErrors.IsNotFound(exception))
+            {
+                // A row went meanwhile (a concurrent deletion, a throttle reset): read what is left and go on.
+            }
+        }
+
+        throw new InvalidOperationException($"The rows of an account could not be deleted in {MaxDeleteRounds} rounds.");
+    }
+
+    private const int MaxBatchSize = 100;
+    private const int MaxDeleteRounds = 20;
+    private static readonly string[] DeletionColumns = ["RowKey", nameof(UserEntity.UserId)];
 
     /// <summary>Stores a stronger hash; a concurrent change wins, and the next login upgrades instead.</summary>
     public async Task TryReplacePasswordHashAsync(UserRecord user, string passwordHash, CancellationToken cancellationToken)

@@ -29,4 +29,6 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(ItemPage))]
 [JsonSerializable(typeof(SessionList))]
 [JsonSerializable(typeof(PasswordChangeRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Deletion.DeleteAccountRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Deletion.PurgeMessage))]
 public sealed partial class ApiJson : JsonSerializerContext;

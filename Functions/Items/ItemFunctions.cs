@@ -10,13 +10,9 @@ public sealed class ItemFunctions(ItemService items)
 {
     [Function("ListItems")]
     public async Task<IActionResult> List(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "items")] HttpRequest request, CancellationToken cancellationToken)
-    {
-        var (page, errors) = await items.ListAsync(request.GetCaller().UserId, Single(request, "limit"), Single(request, "cursor"), cancellationToken);
-        return page is null
-            ? Problems.Validation(request.HttpContext, errors!)
-            : ApiResult.Json(StatusCodes.Status200OK, page, ApiJson.Default.ItemPage).WithHeader("Cache-Control", "no-store");
-    }
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "items")] HttpRequest request, CancellationToken cancellationToken) =>
+        (await items.ListAsync(request.GetCaller().UserId, Single(request, "limit"), Single(request, "cursor"), cancellationToken))
+            .ToResult(request.HttpContext);
 
     [Function("CreateItem")]
     public async Task<IActionResult> Create(

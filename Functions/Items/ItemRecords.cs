@@ -27,4 +27,8 @@ public abstract record ItemOutcome
 
     /// <summary>An Idempotency-Key whose item has been deleted since it was created.</summary>
     public sealed record CreatedItemGone : ItemOutcome;
+    public sealed record Listed(ItemPage Page) : ItemOutcome;
+
+    /// <summary>The caller's account was deleted (its owner marker is gone), though the access token is still valid.</summary>
+    public sealed record AccountGone : ItemOutcome;
 }

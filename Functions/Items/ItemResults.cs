@@ -11,6 +11,8 @@ public static class ItemResults
         ItemOutcome.Done done => ApiResult.Json(successStatus, done.Stored.Item, ApiJson.Default.ItemView)
             .WithHeader("ETag", done.Stored.ETag).WithHeader("Cache-Control", "no-store"),
         ItemOutcome.Deleted => ApiResult.Empty(StatusCodes.Status204NoContent),
+        ItemOutcome.Listed listed => ApiResult.Json(StatusCodes.Status200OK, listed.Page, ApiJson.Default.ItemPage).WithHeader("Cache-Control", "no-store"),
+        ItemOutcome.AccountGone => BearerAuthenticator.Unauthorized(httpContext, "The account of this access token no longer exists.", tokenSent: true),
         ItemOutcome.Invalid invalid => Problems.Validation(httpContext, invalid.Errors),
         ItemOutcome.NotFound => Problems.NotFound(httpContext, "There is no such item."),
         ItemOutcome.PreconditionFailed => Problems.Create(httpContext, StatusCodes.Status412PreconditionFailed, "precondition-failed",

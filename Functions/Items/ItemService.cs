@@ -28,10 +28,16 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         {
             var now = clock.GetUtcNow().UtcDateTime;
             var item = new ItemView(ItemId.New(now), Title(request), Description(request), now, now);
-            if (await store.TryAddAsync(userId, item, cancellationToken) is { } etag)
+            var result = await store.TryAddAsync(userId, item, cancellationToken);
+            if (result.Status == WriteStatus.AccountGone)
+            {
+                return new ItemOutcome.AccountGone();
+            }
+
+            if (result.Status == WriteStatus.Done)
             {
                 LogCreated(logger, item.Id, userId);
-                return new ItemOutcome.Done(new StoredItem(item, etag));
+                return new ItemOutcome.Done(new StoredItem(item, result.ETag!));
             }
 
             if (attempt == 2)
@@ -79,6 +85,11 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
             var item = new ItemView(ItemId.New(now), Title(request), Description(request), now, now);
             var row = new IdempotencyKeyRow(idempotencyKey, item.Id, requestHash, now + IdempotencyKeyLifetime);
             var added = await store.TryAddWithKeyAsync(userId, item, row, expiredKey, cancellationToken);
+            if (added.AccountGone)
+            {
+                return new ItemOutcome.AccountGone();
+            }
+
             if (!added.Refused)
             {
                 LogCreated(logger, item.Id, userId);
@@ -99,8 +110,9 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
             }
 
             LogReplayed(logger, existing.Row.ItemId, userId);
-            return await store.FindAsync(userId, existing.Row.ItemId, cancellationToken) is { } stored
-                ? new ItemOutcome.Done(stored)
+            var read = await store.FindAsync(userId, existing.Row.ItemId, cancellationToken);
+            return read.AccountGone ? new ItemOutcome.AccountGone()
+                : read.Item is { } stored ? new ItemOutcome.Done(stored)
                 : new ItemOutcome.CreatedItemGone();
         }
 
@@ -118,10 +130,18 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
-    public async Task<ItemOutcome> GetAsync(string userId, string id, CancellationToken cancellationToken) =>
-        ItemId.IsValid(id) && await store.FindAsync(userId, id, cancellationToken) is { } stored
-            ? new ItemOutcome.Done(stored)
+    public async Task<ItemOutcome> GetAsync(string userId, string id, CancellationToken cancellationToken)
+    {
+        if (!ItemId.IsValid(id))
+        {
+            return new ItemOutcome.NotFound();
+        }
+
+        var read = await store.FindAsync(userId, id, cancellationToken);
+        return read.AccountGone ? new ItemOutcome.AccountGone()
+            : read.Item is { } stored ? new ItemOutcome.Done(stored)
             : new ItemOutcome.NotFound();
+    }
 
     public async Task<ItemOutcome> UpdateAsync(string userId, string id, ItemRequest request, string? ifMatch, CancellationToken cancellationToken)
     {
@@ -146,6 +166,7 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         {
             WriteStatus.Done => new ItemOutcome.Done(new StoredItem(item, result.ETag!)),
             WriteStatus.NotFound => new ItemOutcome.NotFound(),
+            WriteStatus.AccountGone => new ItemOutcome.AccountGone(),
             _ => new ItemOutcome.PreconditionFailed(),
         };
     }
@@ -166,13 +187,13 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         {
             WriteStatus.Done => new ItemOutcome.Deleted(),
             WriteStatus.NotFound => new ItemOutcome.NotFound(),
+            WriteStatus.AccountGone => new ItemOutcome.AccountGone(),
             _ => new ItemOutcome.PreconditionFailed(),
         };
     }
 
-    /// <summary>A page of the caller's items, or the validation errors for <c>limit</c> and <c>cursor</c>.</summary>
-    public async Task<(ItemPage? Page, IReadOnlyDictionary<string, string[]>? Errors)> ListAsync(
-        string userId, string? limitText, string? cursor, CancellationToken cancellationToken)
+    /// <summary>A page of the caller's items (<see cref="ItemOutcome.Listed"/>), or the validation errors for <c>limit</c> and <c>cursor</c>.</summary>
+    public async Task<ItemOutcome> ListAsync(string userId, string? limitText, string? cursor, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var limit = DefaultLimit;
@@ -182,19 +203,26 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
             errors["limit"] = [$"Use a whole number from 1 to {MaxLimit}."];
         }
 
-        string? continuation = null;
-        if (cursor is not null && (continuation = cursors.Unprotect(userId, cursor)) is null)
+        // The cursor names the last item of the previous page; only an id this service could have made is one.
+        string? after = null;
+        if (cursor is not null && !ItemId.IsValid(after = cursors.Unprotect(userId, cursor)))
         {
             errors["cursor"] = ["Use the nextCursor of the previous page, unchanged."];
         }
 
         if (errors.Count > 0)
         {
-            return (null, errors);
+            return new ItemOutcome.Invalid(errors);
         }
 
-        var (items, next) = await store.ListAsync(userId, limit, continuation, cancellationToken);
-        return (new ItemPage(items, next is null ? null : cursors.Protect(userId, next)), null);
+        var listing = await store.ListAsync(userId, limit, after, cancellationToken);
+        if (listing.AccountGone)
+        {
+            return new ItemOutcome.AccountGone();
+        }
+
+        var next = listing.HasMore && listing.Items.Count > 0 ? cursors.Protect(userId, listing.Items[^1].Id) : null;
+        return new ItemOutcome.Listed(new ItemPage(listing.Items, next));
     }
 
     private static ItemOutcome.Invalid? Validate(ItemRequest request)
