@@ -68,25 +68,25 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_clean_login_costs_four_requests_the_query_the_reservation_its_clearing_and_the_session()
+    public async Task A_clean_login_costs_three_requests_the_query_the_reservation_and_one_batch_clearing_it_with_the_session()
     {
         var user = await app.NewUserAsync("login");
 
         var (response, requests) = await MeasureAsync(() => app.LoginAsync(user.Email));
 
         Assert.Equal(200, response.Status);
-        Assert.Equal(4, requests.Count);
+        Assert.Equal(3, requests.Count);
         // The account row and its throttle row share a partition of Users: one query reads both, before any hashing.
         Assert.True(requests[0].IsSinglePartitionQuery && requests[0].Path.Contains("Users", StringComparison.Ordinal), requests[0].ToString());
-        // The attempt is reserved (the throttle row inserted) before the password is checked, and cleared after the success.
+        // The attempt is reserved (the throttle row inserted) before the password is checked.
         Assert.True(requests[1].IsInsert && requests[1].Path.Contains("Users", StringComparison.Ordinal), requests[1].ToString());
-        Assert.True(requests[2].Method == "DELETE" && requests[2].Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal), requests[2].ToString());
-        Assert.True(requests[3].IsInsert && requests[3].Path.Contains("Users", StringComparison.Ordinal), requests[3].ToString());
+        // After the success, the reservation's clearing and the new session are one entity-group batch.
+        Assert.True(requests[2].IsEntityGroupTransaction, requests[2].ToString());
         AssertPartitionScoped(requests);
     }
 
     [Fact]
-    public async Task A_failed_login_costs_three_requests_and_the_next_success_four()
+    public async Task A_failed_login_costs_three_requests_and_the_next_success_three()
     {
         var user = await app.NewUserAsync("failure");
 
@@ -100,10 +100,11 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(3, failure.Count);
         Assert.True(failure[1].IsInsert && failure[1].Path.Contains("Users", StringComparison.Ordinal), failure[1].ToString());
         Assert.Contains(AppTables.ClientLimits, failure[2].Path, StringComparison.Ordinal);
-        // The query, the reservation (a conditional replace), the clearing (docs/api.md: "A success resets the count") and the session.
-        Assert.Equal(4, success.Count);
+        // The query, the reservation (a conditional replace), and one batch: the clearing (docs/api.md: "A success resets the
+        // count") with the session.
+        Assert.Equal(3, success.Count);
         Assert.Equal("PUT", success[1].Method);
-        Assert.Single(success, request => request.Method == "DELETE" && request.Path.Contains(LoginThrottleStore.RowKey, StringComparison.Ordinal));
+        Assert.True(success[2].IsEntityGroupTransaction, success[2].ToString());
         AssertPartitionScoped([.. failure, .. success]);
     }
 

@@ -128,6 +128,26 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_login_whose_session_batch_answer_was_lost_signs_in_once_and_clears_the_throttle()
+    {
+        var user = await app.NewUserAsync("lost-login-batch");
+
+        // The batch lands (throttle row cleared, session stored) but its answer is lost: the SDK resends it, and the resend
+        // fails on the clearing it already did. The session must still count as stored, not be refused or stored twice.
+        var lost = StorageFault.LostResponse("POST", StorageFault.Batch);
+        faults.Inject(lost);
+        var login = await app.LoginAsync(user.Email);
+        faults.Clear();
+
+        Assert.Equal(1, lost.Hits);
+        Assert.True(login.Status == 200, login.ToString());
+        Assert.Equal(200, (await app.RefreshAsync(login.Json.GetProperty("refreshToken").GetString()!)).Status);
+        var throttleRow = await app.Table(AppTables.Users).GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(
+            app.AccountKey(user.Email), Functions.Accounts.LoginThrottleStore.RowKey, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.False(throttleRow.HasValue);
+    }
+
+    [Fact]
     public async Task A_login_whose_session_answer_was_lost_signs_in_instead_of_answering_500()
     {
         var user = await app.NewUserAsync("lost-session");

@@ -93,7 +93,8 @@ public sealed partial class AccountService(
         }
 
         var accountKey = accountKeys.KeyOf(request.Email!);
-        switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken))
+        // The success clears the throttle in the same batch as the new session: a clean login is 3 transactions.
+        switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken, clearReservation: false))
         {
             case CredentialResult.Busy busy:
                 LogBusy(logger, TraceContext.CurrentTraceId);
@@ -102,10 +103,11 @@ public sealed partial class AccountService(
                 LogThrottled(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
                 metrics.LoginAttempted(LoginOutcome.Throttled);
                 return new AccountOutcome.Throttled(throttled.RetryAfter);
-            case CredentialResult.Verified { User: var user }:
+            case CredentialResult.Verified { User: var user, Reservation: var reserved }:
                 LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
                 metrics.LoginAttempted(LoginOutcome.Success);
-                return new AccountOutcome.SignedIn(await sessions.StartAsync(ViewOf(user), user.AccountKey, userAgent, cancellationToken));
+                return new AccountOutcome.SignedIn(await sessions.StartAsync(ViewOf(user), user.AccountKey, userAgent, cancellationToken,
+                    reserved is null ? null : [LoginThrottleStore.ClearAction(accountKey, reserved)]));
             default:
                 await clientLimits.CountAsync(clientKey, ClientAction.FailedLogin, refuseOverLimit: false, cancellationToken);
                 LogLoginFailed(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);

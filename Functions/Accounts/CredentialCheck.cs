@@ -6,7 +6,8 @@ namespace Serverless.Functions.Accounts;
 /// <summary>What checking an account's password came to.</summary>
 public abstract record CredentialResult
 {
-    public sealed record Verified(UserRecord User) : CredentialResult;
+    /// <summary>The right password. <paramref name="Reservation"/> is the attempt still to clear, when the caller clears it in a batch of its own.</summary>
+    public sealed record Verified(UserRecord User, ThrottleState? Reservation = null) : CredentialResult;
 
     /// <summary>Wrong password or no such account: the caller cannot tell which, and neither may its answer.</summary>
     public sealed record Wrong : CredentialResult;
@@ -26,7 +27,8 @@ public abstract record CredentialResult
 public sealed partial class CredentialCheck(
     UserStore users, LoginThrottle throttle, PasswordHasher hasher, HashSlots slots, ILogger<CredentialCheck> logger)
 {
-    public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken)
+    // clearReservation: false when the caller clears the returned reservation itself, in the same batch as its own write (login).
+    public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken, bool clearReservation = true)
     {
         // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
         var (user, read) = await users.FindForLoginAsync(accountKey, cancellationToken);
@@ -51,6 +53,11 @@ public sealed partial class CredentialCheck(
         if (verified is null)
         {
             return new CredentialResult.Wrong();
+        }
+
+        if (!clearReservation)
+        {
+            return new CredentialResult.Verified(verified, reserved);
         }
 
         await throttle.ClearAsync(accountKey, reserved, cancellationToken);

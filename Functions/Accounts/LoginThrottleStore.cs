@@ -57,6 +57,10 @@ public sealed class LoginThrottleStore(AppTables tables)
         }
     }
 
+    /// <summary>Clears the count in a batch of the caller's: the batch fails if another attempt was reserved meanwhile.</summary>
+    public static TableTransactionAction ClearAction(string accountKey, ThrottleState saved) =>
+        new(TableTransactionActionType.Delete, new TableEntity(accountKey, RowKey), saved.ETag);
+
     /// <summary>Clears the count after a success, unless another attempt was reserved meanwhile (that one still counts).</summary>
     public async Task TryDeleteAsync(string accountKey, ThrottleState saved, CancellationToken cancellationToken)
     {

@@ -38,10 +38,12 @@ public sealed partial class SessionService(
         return new OpenedSession(row, Answer(row, token));
     }
 
-    public async Task<Session> StartAsync(UserView user, string accountKey, string? userAgent, CancellationToken cancellationToken)
+    /// <summary>Opens and stores a session, with <paramref name="alongside"/> in the same batch where given (see <see cref="SessionStore.AddAsync(SessionRecord, IReadOnlyList{Azure.Data.Tables.TableTransactionAction}, CancellationToken)"/>).</summary>
+    public async Task<Session> StartAsync(UserView user, string accountKey, string? userAgent, CancellationToken cancellationToken,
+        IReadOnlyList<Azure.Data.Tables.TableTransactionAction>? alongside = null)
     {
         var opened = Open(user, accountKey, userAgent);
-        await store.AddAsync(opened.Row, cancellationToken);
+        await store.AddAsync(opened.Row, alongside ?? [], cancellationToken);
         return opened.Answer;
     }
 

@@ -37,6 +37,30 @@ public sealed class SessionStore(AppTables tables)
     public static TableTransactionAction DeleteAction(SessionRecord session) =>
         new(TableTransactionActionType.Delete, new TableEntity(session.AccountKey, RowKeyOf(session.SessionId)), ETag.All);
 
+    /// <summary>
+    /// Adds the session with <paramref name="alongside"/> (other rows of the account's partition) in one entity-group
+    /// transaction. Those rows are conditional extras: when one of them no longer matches, the session is added alone.
+    /// </summary>
+    public async Task AddAsync(SessionRecord session, IReadOnlyList<TableTransactionAction> alongside, CancellationToken cancellationToken)
+    {
+        if (alongside.Count == 0)
+        {
+            await AddAsync(session, cancellationToken);
+            return;
+        }
+
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            await table.SubmitTransactionAsync([.. alongside, InsertAction(session)], cancellationToken);
+        }
+        catch (TableTransactionFailedException exception) when (exception.FailedTransactionActionIndex < alongside.Count)
+        {
+            // Changed or gone meanwhile (or a resent batch whose first answer was lost): the session still has to land.
+            await AddAsync(session, cancellationToken);
+        }
+    }
+
     public async Task AddAsync(SessionRecord session, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
