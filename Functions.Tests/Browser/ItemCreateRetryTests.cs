@@ -13,54 +13,34 @@ namespace Serverless.Functions.Tests.Browser;
 [Collection(typeof(BrowserTestsRunAlone))]
 public sealed partial class ItemCreateRetryTests(AzuriteFixture azurite) : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
-    private const float TimeoutMilliseconds = 15_000;
 
-    private TestApp? app;
-    private LocalSite? site;
-    private IPlaywright? playwright;
-    private IBrowser? browser;
 
-    public async ValueTask InitializeAsync()
-    {
-        Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing (.ci/run installs Debian's chromium).");
-        SetDefaultExpectTimeout(TimeoutMilliseconds);
-        app = TestApp.Create(azurite.ConnectionString);
-        site = await LocalSite.StartAsync(app, RepositoryRoot.Combine("web"));
-        playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-    }
+    private BrowserHost? host;
+
+    private BrowserHost Host => host ?? throw new InvalidOperationException("Not initialized.");
+
+    private TestApp App => Host.App;
+
+    private LocalSite Site => Host.Site;
+
+    private IBrowser Browser => Host.Browser;
+
+    public async ValueTask InitializeAsync() => host = await BrowserHost.StartAsync(azurite.ConnectionString);
 
     public async ValueTask DisposeAsync()
     {
-        if (browser is not null)
+        if (host is not null)
         {
-            await browser.DisposeAsync();
-        }
-
-        playwright?.Dispose();
-        if (site is not null)
-        {
-            await site.DisposeAsync();
-        }
-
-        if (app is not null)
-        {
-            await app.DisposeAsync();
+            await host.DisposeAsync();
         }
     }
 
     [Fact(Timeout = 120_000)]
     public async Task A_create_whose_answer_is_lost_is_retried_with_the_same_key_and_stored_once()
     {
-        var user = await app!.NewUserAsync("browser-retry");
-        await using var context = await browser!.NewContextAsync(new BrowserNewContextOptions { Locale = "en-US", TimezoneId = "UTC" });
-        context.SetDefaultTimeout(TimeoutMilliseconds);
+        var user = await App.NewUserAsync("browser-retry");
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { Locale = "en-US", TimezoneId = "UTC" });
+        context.SetDefaultTimeout(BrowserHost.TimeoutMilliseconds);
         var page = await context.NewPageAsync();
         var pageErrors = new ConcurrentQueue<string>();
         page.PageError += (_, error) => pageErrors.Enqueue(error);
@@ -94,7 +74,7 @@ public sealed partial class ItemCreateRetryTests(AzuriteFixture azurite) : IAsyn
             await route.FulfillAsync(new RouteFulfillOptions { Response = fetched });
         });
 
-        await page.GotoAsync(site!.PageUrl);
+        await page.GotoAsync(Site.PageUrl);
         await page.Locator("#login-email").FillAsync(user.Email);
         await page.Locator("#login-password").FillAsync(AccountsTestExtensions.GoodPassword);
         await page.Locator("#login-form [type=submit]").ClickAsync();
@@ -111,10 +91,10 @@ public sealed partial class ItemCreateRetryTests(AzuriteFixture azurite) : IAsyn
         Assert.Equal(sent[0], sent[1]);
         Assert.NotEqual(sent[1], sent[2]);
 
-        var stored = await app!.GetAsync("/api/items", user.AccessToken);
+        var stored = await App.GetAsync("/api/items", user.AccessToken);
         Assert.Equal(2, stored.Json.GetProperty("items").GetArrayLength());
         Assert.Empty(pageErrors);
-        Assert.Empty(site!.ApiExceptions);
+        Assert.Empty(Site.ApiExceptions);
     }
 
     private static async Task AddAsync(IPage page, string title)

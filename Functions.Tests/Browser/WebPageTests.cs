@@ -13,51 +13,29 @@ namespace Serverless.Functions.Tests.Browser;
 [Collection(typeof(BrowserTestsRunAlone))]
 public sealed partial class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
-    private const float TimeoutMilliseconds = 15_000;
     private const string Email = "ada@example.com";
     private const string DisplayName = "Ada";
     private const string GenericLoginError = "The email or password is incorrect.";
 
-    private TestApp? app;
-    private LocalSite? site;
-    private IPlaywright? playwright;
-    private IBrowser? browser;
 
-    private LocalSite Site => site ?? throw new InvalidOperationException("Not initialized.");
 
-    public async ValueTask InitializeAsync()
-    {
-        Assert.True(File.Exists(ChromiumPath),
-            $"{ChromiumPath} is missing. The browser tests use Debian's Chromium: run `apt-get update && apt-get install -y chromium` (.ci/run does this).");
-        SetDefaultExpectTimeout(TimeoutMilliseconds);
-        app = TestApp.Create(azurite.ConnectionString);
-        site = await LocalSite.StartAsync(app, RepositoryRoot.Combine("web"));
-        playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-    }
+    private BrowserHost? host;
+
+    private BrowserHost Host => host ?? throw new InvalidOperationException("Not initialized.");
+
+    private TestApp App => Host.App;
+
+    private LocalSite Site => Host.Site;
+
+    private IBrowser Browser => Host.Browser;
+
+    public async ValueTask InitializeAsync() => host = await BrowserHost.StartAsync(azurite.ConnectionString);
 
     public async ValueTask DisposeAsync()
     {
-        if (browser is not null)
+        if (host is not null)
         {
-            await browser.DisposeAsync();
-        }
-
-        playwright?.Dispose();
-        if (site is not null)
-        {
-            await site.DisposeAsync();
-        }
-
-        if (app is not null)
-        {
-            await app.DisposeAsync();
+            await host.DisposeAsync();
         }
     }
 
@@ -173,7 +151,7 @@ public sealed partial class WebPageTests(AzuriteFixture azurite) : IAsyncLifetim
         var phoneErrors = new BrowserErrors(phonePage);
         try
         {
-            Assert.Equal(201, (await app!.SignupAsync(email)).Status);
+            Assert.Equal(201, (await App.SignupAsync(email)).Status);
             foreach (var (page, errors) in new[] { (phonePage, phoneErrors), (laptopPage, laptopErrors) })
             {
                 await page.GotoAsync(Site.PageUrl);
@@ -215,7 +193,7 @@ public sealed partial class WebPageTests(AzuriteFixture azurite) : IAsyncLifetim
             var token = await laptopPage.EvaluateAsync<string?>("() => sessionStorage.getItem('items.refreshToken')");
             await laptopPage.Locator("#sign-out-everywhere").ClickAsync();
             await Expect(laptopPage.Locator("#login-form")).ToBeVisibleAsync();
-            Assert.Equal(401, (await app!.RefreshAsync(token!)).Status);
+            Assert.Equal(401, (await App.RefreshAsync(token!)).Status);
             await SaveScreenshotAsync(phonePage, "signed-out-by-a-password-change");
         }
         catch
@@ -233,14 +211,14 @@ public sealed partial class WebPageTests(AzuriteFixture azurite) : IAsyncLifetim
 
     private async Task<IBrowserContext> NewContextAsync()
     {
-        var context = await browser!.NewContextAsync(new BrowserNewContextOptions
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = 900, Height = 720 },
             Locale = "en-US",
             TimezoneId = "UTC",
             ColorScheme = ColorScheme.Light,
         });
-        context.SetDefaultTimeout(TimeoutMilliseconds);
+        context.SetDefaultTimeout(BrowserHost.TimeoutMilliseconds);
         return context;
     }
 
