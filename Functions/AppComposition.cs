@@ -6,6 +6,7 @@ using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
 using Serverless.Functions.Items;
+using Serverless.Functions.Mail;
 using Serverless.Functions.OpenApi;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Telemetry;
@@ -40,6 +41,10 @@ public static class AppComposition
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AccountService>();
+
+        // Mail: settings checked now; SMTP locally (smtp4dev), Azure Communication Services in Azure. The outbox keeps
+        // every mail until it is sent, and its timer (MailOutboxFunction) sends what a request could not.
+        services.AddMail(configuration);
 
         // Items.
         services.AddSingleton<ItemCursor>();

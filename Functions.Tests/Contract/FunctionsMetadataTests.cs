@@ -25,12 +25,17 @@ public sealed class FunctionsMetadataTests
         ("DELETE", "items/{id}"),
         ("GET", "health"),
         ("GET", "openapi.json"),
+        ("POST", "auth/verify-email"),
+        ("POST", "me/verification-email"),
+        ("POST", "auth/password-reset"),
+        ("POST", "auth/password-reset/confirm"),
     ];
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
 
     // The routes anyone may call (API.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
-    private static readonly string[] AnonymousRoutes = ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json"];
+    private static readonly string[] AnonymousRoutes =
+        ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json", "auth/verify-email", "auth/password-reset", "auth/password-reset/confirm"];
 
     [Theory]
     [MemberData(nameof(ApiRoutes))]
@@ -72,6 +77,15 @@ public sealed class FunctionsMetadataTests
         var open = FunctionsMetadata.Routes.Where(f => Functions.Http.FunctionAccess.AllowsAnonymous(f.EntryPoint)).Select(f => f.Route).Order();
 
         Assert.Equal(AnonymousRoutes.Order(), open);
+    }
+
+    [Fact]
+    public void The_mail_outbox_timer_runs_on_the_schedule_from_its_app_setting()
+    {
+        var trigger = FunctionsMetadata.Triggers()["MailOutbox"];
+
+        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal("%" + Functions.Mail.MailOutboxFunction.ScheduleSetting + "%", trigger.GetProperty("schedule").GetString());
     }
 
     [Fact]

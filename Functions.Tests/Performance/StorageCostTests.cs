@@ -50,13 +50,34 @@ public sealed class StorageCostTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Signup_costs_two_requests_the_user_insert_and_the_session_insert()
+    public async Task Signup_costs_three_requests_the_outbox_marker_the_account_batch_with_the_mail_and_the_session_insert()
     {
         var (response, requests) = await MeasureAsync(() => app.SignupAsync(AccountsTestExtensions.UniqueEmail("signup")));
 
         Assert.Equal(201, response.Status);
-        Assert.Equal(2, requests.Count);
-        Assert.All(requests, request => Assert.True(request.IsInsert, request.ToString()));
+        // DESIGN.md: signup ≤ 3 with the verification mail's token. The mail itself goes out after the answer.
+        Assert.Equal(3, requests.Count);
+        Assert.True(requests[0].IsInsert && requests[0].Path.Contains("Outbox", StringComparison.Ordinal), requests[0].ToString());
+        Assert.True(requests[1].IsBatch, requests[1].ToString());
+        Assert.True(requests[2].IsInsert && requests[2].Path.Contains("RefreshTokens", StringComparison.Ordinal), requests[2].ToString());
+    }
+
+    [Fact]
+    public async Task A_reset_request_costs_the_same_three_requests_for_an_account_and_for_an_unknown_email()
+    {
+        var user = await app.NewUserAsync("reset");
+
+        var (known, forAccount) = await MeasureAsync(() => app.PostJsonAsync("/api/auth/password-reset", new { email = user.Email }));
+        var (unknown, forNobody) = await MeasureAsync(() => app.PostJsonAsync("/api/auth/password-reset", new { email = AccountsTestExtensions.UniqueEmail("nobody") }));
+
+        Assert.Equal(202, known.Status);
+        Assert.Equal(202, unknown.Status);
+        // One query of the account's partition (account and limit rows), the outbox marker, one batch.
+        Assert.Equal(forAccount.Select(r => (r.Method, r.IsQuery, r.IsBatch)), forNobody.Select(r => (r.Method, r.IsQuery, r.IsBatch)));
+        Assert.Equal(3, forAccount.Count);
+        Assert.True(forAccount[0].IsSinglePartitionQuery, forAccount[0].ToString());
+        Assert.True(forAccount[2].IsBatch, forAccount[2].ToString());
+        AssertPartitionScoped([.. forAccount, .. forNobody]);
     }
 
     [Fact]

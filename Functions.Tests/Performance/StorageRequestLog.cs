@@ -25,9 +25,16 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
     /// <summary>The last path segment: the table, and the entity's keys when there are any (the account comes before it on Azurite).</summary>
     public string Resource => Path[(Path.LastIndexOf('/') + 1)..];
 
-    /// <summary>A query that stays inside one partition: its filter starts with one PartitionKey equality and has no "or".</summary>
+    /// <summary>
+    /// A query that stays inside one partition: its filter starts with one PartitionKey equality and has no "or", or has
+    /// "or" only between row keys of that partition (<c>PartitionKey eq 'p' and (RowKey eq 'a' or RowKey eq 'b')</c>).
+    /// </summary>
     public bool IsSinglePartitionQuery =>
-        IsQuery && Filter is { } filter && SinglePartitionFilter().IsMatch(filter) && !filter.Contains(" or ", StringComparison.OrdinalIgnoreCase);
+        IsQuery && Filter is { } filter
+        && ((SinglePartitionFilter().IsMatch(filter) && !filter.Contains(" or ", StringComparison.OrdinalIgnoreCase)) || NamedRowsFilter().IsMatch(filter));
+
+    /// <summary>An entity-group transaction (<c>POST /$batch</c>): Table Storage allows one partition per batch, billed as one transaction.</summary>
+    public bool IsBatch => Method == "POST" && Resource == "$batch";
 
     public string? Filter => Query.TrimStart('?').Split('&')
         .Where(part => part.StartsWith("$filter=", StringComparison.Ordinal))
@@ -35,7 +42,7 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
         .FirstOrDefault();
 
     /// <summary>What Table Storage can serve from one partition without a scan.</summary>
-    public bool IsPartitionScoped => IsPointOperation || IsInsert || IsSinglePartitionQuery;
+    public bool IsPartitionScoped => IsPointOperation || IsInsert || IsSinglePartitionQuery || IsBatch;
 
     public override string ToString() => $"{Method} {Path}{Query}";
 
@@ -47,6 +54,9 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
 
     [GeneratedRegex(@"^\(?PartitionKey eq '[^']+'\)?( and .+)?$")]
     private static partial Regex SinglePartitionFilter();
+
+    [GeneratedRegex(@"^\(?PartitionKey eq '[^']+'\)? and \(\(?RowKey eq '[^']+'\)?( or \(?RowKey eq '[^']+'\)?)*\)$")]
+    private static partial Regex NamedRowsFilter();
 }
 
 /// <summary>

@@ -23,7 +23,8 @@ public sealed record FunctionRoute(string Name, IReadOnlyList<string> Methods, s
            from method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
            let function = method.GetCustomAttribute<FunctionAttribute>()
            where function is not null
-           let trigger = method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).Single(a => a is not null)!
+           let trigger = method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).SingleOrDefault(a => a is not null)
+           where trigger is not null
            select new FunctionRoute(function.Name, [.. trigger.Methods!.Select(m => m.ToUpperInvariant())], trigger.Route!, trigger.AuthLevel, method),
     ];
 }

@@ -17,12 +17,22 @@ public static class FunctionsMetadata
 
     public static IReadOnlyList<MetadataRoute> Routes => Read.Value;
 
+    /// <summary>Every function's name and its trigger binding as the host reads it (timers included).</summary>
+    public static IReadOnlyDictionary<string, JsonElement> Triggers()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(OutputDirectory, "functions.metadata")));
+        return document.RootElement.EnumerateArray().ToDictionary(
+            function => function.GetProperty("name").GetString()!,
+            function => function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal)).Clone());
+    }
+
     private static List<MetadataRoute> ReadRoutes()
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(OutputDirectory, "functions.metadata")));
         return
         [
             .. from function in document.RootElement.EnumerateArray()
+               where function.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "httpTrigger")
                let trigger = function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")
                select new MetadataRoute(
                    function.GetProperty("name").GetString()!,

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Mail;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;
 
@@ -15,6 +16,7 @@ public sealed partial class AccountService(
     AuthOptions options,
     TimeProvider clock,
     AppMetrics metrics,
+    MailDelivery mail,
     ILogger<AccountService> logger)
 {
     public const int MaxDisplayNameLength = 64;
@@ -39,10 +41,15 @@ public sealed partial class AccountService(
         }
 
         var user = new UserRecord(NewUserId(), email.Key, email.Value, displayName, hasher.Hash(request.Password!), Now());
-        if (!await users.TryAddAsync(user, cancellationToken))
+
+        // The verification mail's token, outbox and limit rows go into the account row's batch: no account without its mail.
+        var verification = await mail.PrepareAsync(MailPurpose.Verify, user.AccountKey, user.Email, cancellationToken);
+        if (!await users.TryAddAsync(user, mail.RowsForSignup(verification), cancellationToken))
         {
             return new AccountOutcome.EmailTaken();
         }
+
+        mail.SendInBackground(verification);
 
         LogSignedUp(logger, user.Id, TraceContext.CurrentTraceId);
         metrics.SignedUp();
@@ -128,7 +135,7 @@ public sealed partial class AccountService(
             return new AccountOutcome.SessionEnded();
         }
 
-        var user = new UserView(family.UserId, family.Email, family.DisplayName, family.UserCreatedAt);
+        var user = new UserView(family.UserId, family.Email, family.DisplayName, family.UserCreatedAt, family.EmailVerified);
         return new AccountOutcome.SignedIn(NewSession(user, family.AccountKey, next));
     }
 
@@ -186,12 +193,13 @@ public sealed partial class AccountService(
         return check == PasswordCheck.Wrong ? null : user;
     }
 
-    private async Task<Session> StartSessionAsync(UserRecord user, CancellationToken cancellationToken)
+    /// <summary>A new session for the user (after a login, a signup or a password reset).</summary>
+    public async Task<Session> StartSessionAsync(UserRecord user, CancellationToken cancellationToken)
     {
         var token = RefreshToken.NewFamily();
         await refreshTokens.AddAsync(
             new RefreshFamily(token.FamilyId, token.SecretHash, user.Id, user.AccountKey, user.Email, user.DisplayName, user.CreatedAt,
-                Now() + options.RefreshTokenLifetime, Revoked: false),
+                Now() + options.RefreshTokenLifetime, Revoked: false) { EmailVerified = user.EmailVerified },
             cancellationToken);
         return NewSession(ViewOf(user), user.AccountKey, token);
     }
@@ -234,7 +242,7 @@ public sealed partial class AccountService(
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.ASCII.GetBytes(a), System.Text.Encoding.ASCII.GetBytes(b));
 
-    private static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt);
+    private static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified);
 
     private static string NewUserId() => Guid.CreateVersion7().ToString("N");
 

@@ -70,6 +70,20 @@ public sealed class LoginThrottleStore(AppTables tables)
         }
     }
 
+    /// <summary>Clears the count whatever it is (a password reset: the owner proved control of the email).</summary>
+    public async Task ClearAsync(string accountKey, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            await table.DeleteEntityAsync(accountKey, RowKey, ETag.All, cancellationToken);
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsNotFound(exception))
+        {
+            // No failures counted.
+        }
+    }
+
     private sealed class ThrottleEntity : ITableEntity
     {
         public string PartitionKey { get; set; } = "";

@@ -17,6 +17,9 @@ public sealed record RefreshFamily(
 
     public DateTime? RotatedAt { get; init; }
 
+    /// <summary>The owner's email state when the session started (a copy, like the profile).</summary>
+    public bool EmailVerified { get; init; }
+
     public ETag ETag { get; init; }
 }
 
@@ -83,6 +86,25 @@ public sealed class RefreshTokenStore(AppTables tables)
         }
     }
 
+    /// <summary>
+    /// Ends every session of the account (a password reset: whoever else held one loses it). Interim: this table is keyed
+    /// by family, so finding an account's families is a filtered query across partitions; once sessions live in the
+    /// account's partition of Users this becomes one single-partition query and a batch.
+    /// </summary>
+    public async Task<int> RevokeAllOfAccountAsync(string accountKey, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.RefreshTokens, cancellationToken);
+        var revoked = 0;
+        await foreach (var family in table.QueryAsync<FamilyEntity>(
+            TableClient.CreateQueryFilter($"AccountKey eq {accountKey} and Revoked eq false"), select: [nameof(FamilyEntity.RowKey)], cancellationToken: cancellationToken))
+        {
+            await RevokeAsync(family.RowKey, cancellationToken);
+            revoked++;
+        }
+
+        return revoked;
+    }
+
     private sealed class FamilyEntity : ITableEntity
     {
         public string PartitionKey { get; set; } = "";
@@ -99,6 +121,7 @@ public sealed class RefreshTokenStore(AppTables tables)
         public bool Revoked { get; set; }
         public string? PreviousSecretHash { get; set; }
         public DateTime? RotatedAt { get; set; }
+        public bool EmailVerified { get; set; }
 
         public static FamilyEntity From(RefreshFamily family) => new()
         {
@@ -115,6 +138,7 @@ public sealed class RefreshTokenStore(AppTables tables)
             Revoked = family.Revoked,
             PreviousSecretHash = family.PreviousSecretHash,
             RotatedAt = family.RotatedAt,
+            EmailVerified = family.EmailVerified,
         };
 
         public RefreshFamily ToRecord() => new(
@@ -124,6 +148,7 @@ public sealed class RefreshTokenStore(AppTables tables)
             ETag = ETag,
             PreviousSecretHash = PreviousSecretHash,
             RotatedAt = RotatedAt is { } rotatedAt ? DateTime.SpecifyKind(rotatedAt, DateTimeKind.Utc) : null,
+            EmailVerified = EmailVerified,
         };
     }
 }

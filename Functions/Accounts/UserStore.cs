@@ -6,18 +6,29 @@ namespace Serverless.Functions.Accounts;
 
 public sealed record UserRecord(string Id, string AccountKey, string Email, string? DisplayName, string PasswordHash, DateTime CreatedAt)
 {
+    public bool EmailVerified { get; init; }
+
     public ETag ETag { get; init; }
 }
 
 /// <summary>The Users table: one row per account, keyed by the email's key, so a duplicate signup is a 409 from storage.</summary>
 public sealed class UserStore(AppTables tables)
 {
-    public async Task<bool> TryAddAsync(UserRecord user, CancellationToken cancellationToken)
+    public const string EmailVerifiedProperty = nameof(UserEntity.EmailVerified);
+    public const string PasswordHashProperty = nameof(UserEntity.PasswordHash);
+
+    /// <summary>
+    /// Inserts the account's row together with <paramref name="alongside"/> (rows of the same partition, e.g. the
+    /// verification mail's token and outbox rows) in one entity-group batch: one transaction, all or nothing.
+    /// </summary>
+    public async Task<bool> TryAddAsync(UserRecord user, IEnumerable<ITableEntity> alongside, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         try
         {
-            await table.AddEntityAsync(UserEntity.From(user), cancellationToken);
+            await table.SubmitTransactionAsync(
+                [new(TableTransactionActionType.Add, UserEntity.From(user)), .. alongside.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row))],
+                cancellationToken);
             return true;
         }
         catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
@@ -33,6 +44,9 @@ public sealed class UserStore(AppTables tables)
         var response = await table.GetEntityIfExistsAsync<TableEntity>(accountKey, accountKey, cancellationToken: cancellationToken);
         return response.HasValue ? UserEntity.FromRow(response.Value!) : null;
     }
+
+    /// <summary>The account from its row, for stores that read it together with other rows of its partition.</summary>
+    public static UserRecord FromRow(TableEntity row) => UserEntity.FromRow(row);
 
     /// <summary>
     /// The account's row and its login-throttle row (<see cref="LoginThrottleStore"/>), which share the partition: one
@@ -83,6 +97,7 @@ public sealed class UserStore(AppTables tables)
         public string? DisplayName { get; set; }
         public string PasswordHash { get; set; } = "";
         public DateTime CreatedAt { get; set; }
+        public bool EmailVerified { get; set; }
 
         public static UserEntity From(UserRecord user) => new()
         {
@@ -93,11 +108,16 @@ public sealed class UserStore(AppTables tables)
             DisplayName = user.DisplayName,
             PasswordHash = user.PasswordHash,
             CreatedAt = user.CreatedAt,
+            EmailVerified = user.EmailVerified,
         };
 
         // Rows are read untyped, as the login's query returns the account's row and its throttle row together.
         public static UserRecord FromRow(TableEntity row) => new(
             row.GetString(nameof(UserId)) ?? "", row.PartitionKey, row.GetString(nameof(Email)) ?? "", row.GetString(nameof(DisplayName)),
-            row.GetString(nameof(PasswordHash)) ?? "", row.GetDateTimeOffset(nameof(CreatedAt))?.UtcDateTime ?? default) { ETag = row.ETag };
+            row.GetString(nameof(PasswordHash)) ?? "", row.GetDateTimeOffset(nameof(CreatedAt))?.UtcDateTime ?? default)
+        {
+            EmailVerified = row.GetBoolean(nameof(EmailVerified)) ?? false,
+            ETag = row.ETag,
+        };
     }
 }

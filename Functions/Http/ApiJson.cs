@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Items;
+using Serverless.Functions.Mail;
 
 namespace Serverless.Functions.Http;
 
@@ -25,4 +26,8 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(ItemRequest))]
 [JsonSerializable(typeof(ItemView))]
 [JsonSerializable(typeof(ItemPage))]
+[JsonSerializable(typeof(VerifyEmailRequest))]
+[JsonSerializable(typeof(PasswordResetRequest))]
+[JsonSerializable(typeof(PasswordResetConfirmRequest))]
+[JsonSerializable(typeof(MailAccepted))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -10,6 +10,15 @@ param deploymentContainerName string
 param applicationInsightsName string
 param signingKeyUri string
 
+@description('Azure Communication Services endpoint the app sends mail through (keyless).')
+param mailEndpoint string
+
+@description('The address mails come from: the Azure-managed domain\'s DoNotReply sender.')
+param mailSenderAddress string
+
+@description('The page\'s origin: links in mails point there.')
+param pageOrigin string
+
 @description('Origins allowed to call the API from a browser. Never \'*\'.')
 param allowedOrigins array
 
@@ -101,6 +110,11 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Auth__SigningKey: '@Microsoft.KeyVault(SecretUri=${signingKeyUri})'
       Auth__Issuer: 'https://${functionApp.properties.defaultHostName}'
       Auth__Audience: 'https://${functionApp.properties.defaultHostName}/api'
+      Mail__Acs__Endpoint: mailEndpoint
+      Mail__Acs__ClientId: identityClientId
+      Mail__SenderAddress: mailSenderAddress
+      Mail__PageOrigin: pageOrigin
+      MailOutboxSchedule: '0 */1 * * * *'
     }
   }
 

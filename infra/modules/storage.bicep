@@ -9,6 +9,7 @@ var tableNames = [
   'Users'
   'Items'
   'RefreshTokens'
+  'Outbox'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
