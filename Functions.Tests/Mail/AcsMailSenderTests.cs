@@ -35,13 +35,27 @@ public sealed class AcsMailSenderTests : IDisposable
         credential,
         new HttpClient());
 
+    // The stub's next request, or the send's failure if it never sent one (a test that fails instead of hanging).
+    private async Task<HttpListenerContext> NextRequestAsync(Task sending)
+    {
+        var next = listener.GetContextAsync();
+        var first = await Task.WhenAny(next, sending, Task.Delay(TimeSpan.FromSeconds(30)));
+        if (first != next)
+        {
+            await sending;
+            Assert.Fail("The sender did not call the endpoint.");
+        }
+
+        return await next;
+    }
+
     [Fact]
     public async Task Sends_the_mail_with_a_bearer_token_for_communication_services_and_the_documented_body()
     {
         var credential = new FakeCredential("entra-token-123");
         var sending = Sender(credential).SendAsync(new MailMessage("ada@example.com", "Subject", "plain", "<p>html</p>"), CancellationToken.None);
 
-        var context = await listener.GetContextAsync();
+        var context = await NextRequestAsync(sending);
         var body = await new StreamReader(context.Request.InputStream).ReadToEndAsync();
         context.Response.StatusCode = 202;
         context.Response.Headers["Operation-Location"] = endpoint + "emails/operations/1?api-version=2023-03-31";
@@ -70,7 +84,7 @@ public sealed class AcsMailSenderTests : IDisposable
     {
         var sending = Sender(new FakeCredential("t")).SendAsync(new MailMessage("ada@example.com", "S", "p", "h"), CancellationToken.None);
 
-        var context = await listener.GetContextAsync();
+        var context = await NextRequestAsync(sending);
         context.Response.StatusCode = status;
         context.Response.Close();
 

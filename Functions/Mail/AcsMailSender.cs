@@ -20,7 +20,7 @@ public sealed class AcsMailSender(MailOptions options, TokenCredential credentia
     {
         var acs = options.Acs ?? throw new InvalidOperationException("Azure Communication Services is not configured.");
         var token = await credential.GetTokenAsync(new TokenRequestContext(Scopes), cancellationToken);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(acs.Endpoint, $"emails:send?api-version={ApiVersion}"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{acs.Endpoint.AbsoluteUri.TrimEnd('/')}/emails:send?api-version={ApiVersion}"))
         {
             Content = JsonContent.Create(
                 new AcsEmail(

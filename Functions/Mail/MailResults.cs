@@ -14,9 +14,8 @@ public static class MailResults
         MailOutcome.Verified => ApiResult.Empty(StatusCodes.Status204NoContent),
         MailOutcome.PasswordReset reset => ApiResult.Json(StatusCodes.Status200OK, reset.Session, ApiJson.Default.Session).WithHeader("Cache-Control", "no-store"),
         MailOutcome.Invalid invalid => Problems.Validation(httpContext, invalid.Errors),
-        MailOutcome.BadToken => Problems.Create(httpContext, StatusCodes.Status400BadRequest, "invalid-mail-token", "The link is not valid.",
-            "The link is unknown, already used or expired; ask for a new mail.",
-            new Dictionary<string, string[]> { ["token"] = ["The link is unknown, already used or expired."] }),
+        MailOutcome.BadToken => Problems.Validation(httpContext,
+            new Dictionary<string, string[]> { ["token"] = ["The link is unknown, already used or expired; ask for a new mail."] }),
         MailOutcome.TooSoon tooSoon => Problems.Create(httpContext, StatusCodes.Status429TooManyRequests, "too-many-mails", "Too many mails.", tooSoon.Detail)
             .WithHeader("Retry-After", ((int)Math.Ceiling(tooSoon.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture)),
         MailOutcome.AccountGone => BearerAuthenticator.Unauthorized(httpContext, "The account of this access token no longer exists.", tokenSent: true),
