@@ -30,7 +30,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
     [Fact]
     public void The_protected_functions_are_the_account_and_item_routes()
     {
-        Assert.Equal(["CreateItem", "DeleteItem", "GetItem", "ListItems", "Me", "UpdateItem"], ProtectedFunctionNames.Order());
+        Assert.Equal(["CreateItem", "DeleteItem", "GetItem", "ListItems", "Me", "SendVerificationEmail", "UpdateItem"], ProtectedFunctionNames.Order());
     }
 
     [Theory]

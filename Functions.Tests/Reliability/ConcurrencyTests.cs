@@ -47,7 +47,10 @@ public sealed class ConcurrencyTests(AzuriteFixture azurite) : IAsyncLifetime
         var winnerIndex = Array.IndexOf(responses, winner);
         var userId = winner.Json.GetProperty("user").GetProperty("id").GetString()!;
         var key = EmailAddress.KeyOf(email);
-        Assert.Equal(1, await CountAsync(AppTables.Users, TableClient.CreateQueryFilter($"PartitionKey eq {key}")));
+        Assert.Equal(1, await CountAsync(AppTables.Users, TableClient.CreateQueryFilter($"PartitionKey eq {key} and RowKey eq {key}")));
+        // One verification mail: the losers' batches (account row, token, outbox, limit) failed as a whole.
+        Assert.Equal(1, await CountAsync(AppTables.Users,
+            TableClient.CreateQueryFilter($"PartitionKey eq {key} and RowKey ge {"mailtoken-"} and RowKey lt {"mailtoken."}")));
         Assert.Equal(1, await CountAsync(AppTables.RefreshTokens, TableClient.CreateQueryFilter($"UserId eq {userId}")));
         Assert.Equal(200, (await app.LoginAsync(email, Password(winnerIndex))).Status);
         Assert.Equal(401, (await app.LoginAsync(email, Password((winnerIndex + 1) % Parallel))).Status);

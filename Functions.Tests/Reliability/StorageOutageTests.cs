@@ -91,7 +91,7 @@ public sealed class StorageOutageTests
 
         var cut = await app.SignupAsync(email);
         await storage.RestartAsync();
-        var users = await CountAsync(app.Table(AppTables.Users), TableClient.CreateQueryFilter($"PartitionKey eq {key}"));
+        var users = await CountAsync(app.Table(AppTables.Users), TableClient.CreateQueryFilter($"PartitionKey eq {key} and RowKey eq {key}"));
         var sessions = await CountAsync(app.Table(AppTables.RefreshTokens), null);
         var retry = await app.SignupAsync(email);
         var login = await app.LoginAsync(email);
@@ -104,7 +104,7 @@ public sealed class StorageOutageTests
         Assert.Equal(200, login.Status);
         Assert.Equal(200, me.Status);
         Assert.Equal(email, me.Json.GetProperty("email").GetString());
-        Assert.Equal(1, await CountAsync(app.Table(AppTables.Users), TableClient.CreateQueryFilter($"PartitionKey eq {key}")));
+        Assert.Equal(1, await CountAsync(app.Table(AppTables.Users), TableClient.CreateQueryFilter($"PartitionKey eq {key} and RowKey eq {key}")));
     }
 
     private static async Task<List<(RouteRequest Request, TestResponse Response, TimeSpan Elapsed)>> SendEachAsync(

@@ -19,7 +19,8 @@ public sealed class UserStore(AppTables tables)
 
     /// <summary>
     /// Inserts the account's row together with <paramref name="alongside"/> (rows of the same partition, e.g. the
-    /// verification mail's token and outbox rows) in one entity-group batch: one transaction, all or nothing.
+    /// verification mail's token and outbox rows) in one entity-group batch: one transaction, all or nothing. Those rows
+    /// replace any left from an earlier account of the email; only the account row decides whether the email is taken.
     /// </summary>
     public async Task<bool> TryAddAsync(UserRecord user, IEnumerable<ITableEntity> alongside, CancellationToken cancellationToken)
     {
@@ -27,7 +28,7 @@ public sealed class UserStore(AppTables tables)
         try
         {
             await table.SubmitTransactionAsync(
-                [new(TableTransactionActionType.Add, UserEntity.From(user)), .. alongside.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row))],
+                [new(TableTransactionActionType.Add, UserEntity.From(user)), .. alongside.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row))],
                 cancellationToken);
             return true;
         }
