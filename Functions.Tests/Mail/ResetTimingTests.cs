@@ -48,7 +48,7 @@ public sealed class ResetTimingTests(AzuriteFixture azurite) : IAsyncLifetime
 
         var difference = Math.Abs(Median(knownTimes) - Median(unknownTimes));
         var noise = Math.Sqrt(Math.Pow(StandardErrorOfMedian(knownTimes), 2) + Math.Pow(StandardErrorOfMedian(unknownTimes), 2));
-        TestContext.Current.SendDiagnosticMessage(
+        TestContext.Current.TestOutputHelper?.WriteLine(
             $"reset timing: known median {Median(knownTimes):F2} ms, unknown {Median(unknownTimes):F2} ms, difference {difference:F2} ms, noise {noise:F2} ms");
         Assert.True(difference <= 4 * noise,
             $"Known {Median(knownTimes):F2} ms vs unknown {Median(unknownTimes):F2} ms: difference {difference:F2} ms exceeds 4 × noise ({noise:F2} ms).");
