@@ -3,11 +3,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Deletion;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
 using Serverless.Functions.Items;
 using Serverless.Functions.Mail;
 using Serverless.Functions.OpenApi;
+using Serverless.Functions.Passwords;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Telemetry;
 
@@ -33,14 +36,29 @@ public static class AppComposition
 
         // Accounts: settings checked now, so a missing signing key stops start-up.
         services.AddSingleton(AuthOptions.FromConfiguration(configuration));
+        services.AddSingleton<AccountKeys>();
         services.AddSingleton<PasswordPolicy>();
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<UserStore>();
-        services.AddSingleton<RefreshTokenStore>();
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<CredentialCheck>();
+
+        // Abuse limits (docs/api.md): hashes in flight per instance, signups and failed logins per client address.
+        services.AddSingleton(provider => AbuseLimits.FromConfiguration(configuration, provider.GetRequiredService<AuthOptions>()));
+        services.AddSingleton<HashSlots>();
+        services.AddSingleton<ClientLimitStore>();
+        services.AddSingleton<ClientLimiter>();
+        services.AddSingleton<ClientAddresses>();
         services.AddSingleton<AccountService>();
+
+        // Sessions (rows in the account's partition of Users) and password change.
+        services.AddSingleton<RefreshSecrets>();
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<SessionService>();
+        services.AddSingleton<PasswordChangeService>();
+        services.AddSingleton<ExpiredRowsCleanup>();
 
         // Mail: settings checked now; SMTP locally (smtp4dev), Azure Communication Services in Azure. The outbox keeps
         // every mail until it is sent, and its timer (MailOutboxFunction) sends what a request could not.
@@ -50,6 +68,11 @@ public static class AppComposition
         services.AddSingleton<ItemCursor>();
         services.AddSingleton<ItemStore>();
         services.AddSingleton<ItemService>();
+
+        // Account deletion: the purge queue on the host's storage (AzureWebJobsStorage), checked now like the tables.
+        services.AddSingleton(PurgeJobs.FromConfiguration(configuration));
+        services.TryAddSingleton(PurgeLimits.Default);
+        services.AddSingleton<AccountDeletionService>();
 
         services.AddSingleton<HealthCheck>();
         services.AddSingleton<OpenApiDocument>();

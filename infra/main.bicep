@@ -31,6 +31,9 @@ param corsAllowedOrigins array = []
 @description('The signing key already in the vault, read back by azd (secretOrRandomPassword in main.parameters.json); shorter than 32 characters means there is none yet.')
 param existingSigningKey string = ''
 
+@description('Version of the auth-signing-key secret before the last rotation (azd env AUTH_PREVIOUS_SIGNING_KEY_VERSION). While set, the app still accepts tokens that version signed; empty outside a rotation.')
+param previousSigningKeyVersion string = ''
+
 // Used only when the vault holds no key yet. newGuid() is the only randomness Bicep offers and is
 // allowed only here. Three version-4 GUIDs carry 3 x 122 = 366 random bits in 108 characters,
 // more than HS256's 256; two would give only 244. Rotating to `openssl rand -base64 48` output
@@ -39,11 +42,23 @@ param existingSigningKey string = ''
 @description('Fresh JWT signing key for the first deployment. Leave the default.')
 param generatedSigningKey string = '${newGuid()}${newGuid()}${newGuid()}'
 
+@secure()
+@description('The account-key secret already in the vault, read back by azd like the signing key; shorter than 32 characters means there is none yet.')
+param existingIdentifierHashKey string = ''
+
+// The HMAC secret account keys are derived from (Auth:IdentifierHashKey). Unlike the signing key it must never change
+// once accounts exist: every account's table key is derived from it. Generated once, then always read back.
+@secure()
+@description('Fresh account-key secret for the first deployment. Leave the default.')
+param generatedIdentifierHashKey string = '${newGuid()}${newGuid()}${newGuid()}'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'app-package'
 var signingKeySecretName = 'auth-signing-key'
+var identifierHashKeySecretName = 'auth-identifier-hash-key'
+var identifierHashKey = length(existingIdentifierHashKey) >= 32 ? existingIdentifierHashKey : generatedIdentifierHashKey
 
 // Re-provisioning keeps the key in the vault instead of rotating it (and logging everyone out).
 var signingKey = length(existingSigningKey) >= 32 ? existingSigningKey : generatedSigningKey
@@ -99,6 +114,9 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     signingKeySecretName: signingKeySecretName
     signingKey: signingKey
+    previousSigningKeyVersion: previousSigningKeyVersion
+    identifierHashKeySecretName: identifierHashKeySecretName
+    identifierHashKey: identifierHashKey
   }
 }
 
@@ -159,6 +177,8 @@ module api 'modules/functionapp.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     signingKeyUri: keyVault.outputs.signingKeyUri
+    previousSigningKeyUri: keyVault.outputs.previousSigningKeyUri
+    identifierHashKeyUri: keyVault.outputs.identifierHashKeyUri
     allowedOrigins: union(['https://${web.outputs.defaultHostname}'], corsAllowedOrigins)
     mailEndpoint: communication.outputs.endpoint
     mailSenderAddress: communication.outputs.senderAddress

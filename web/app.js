@@ -6,6 +6,7 @@ import {
   SessionEndedError,
   authorizedRequest,
   currentUser,
+  deleteAccount,
   hasStoredSession,
   logIn,
   logOut,
@@ -267,6 +268,11 @@ onSessionChange((user, reason) => {
     return;
   }
   resetForm(itemForm, "item");
+  if (reason === "deleted") {
+    showAuth("signup");
+    announce("Your account has been deleted.");
+    return;
+  }
   showAuth("login", { focus: views.loading.hidden });
   if (reason === "expired") $("login-error").textContent = "Your session has ended. Please log in again.";
   if (reason === "logged-out") announce("You have logged out.");
@@ -394,6 +400,33 @@ function removeItem(id) {
   return neighbour;
 }
 
+// ---- safe create retries ---------------------------------------------------------------
+
+// A create whose answer is lost (503, network error) may have been stored all the same. Each
+// new item gets a fresh Idempotency-Key, and a retry sends the same key again: the API then
+// answers with the item it already stored instead of storing a second one (docs/api.md).
+const createRetryDelaysMs = [500, 1500, 3000];
+const maxRetryDelayMs = 5000;
+
+function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function createItem(body) {
+  const headers = { "Idempotency-Key": newIdempotencyKey() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await authorizedRequest("POST", "/items", { body, headers });
+    } catch (error) {
+      const retriable = error instanceof ApiError && (error.status === 503 || error.status === 0);
+      if (!retriable || attempt >= createRetryDelaysMs.length) throw error;
+      const asked = (error.retryAfterSeconds ?? 0) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(createRetryDelaysMs[attempt], asked), maxRetryDelayMs)));
+    }
+  }
+}
+
 itemForm.addEventListener("submit", (event) => {
   event.preventDefault();
   whileBusy(itemForm, "Adding…", async () => {
@@ -402,7 +435,7 @@ itemForm.addEventListener("submit", (event) => {
     if (Object.keys(errors).length) return showErrors(itemForm, "item", errors);
     const startedIn = epoch;
     try {
-      const { data, etag } = await authorizedRequest("POST", "/items", { body });
+      const { data, etag } = await createItem(body);
       if (startedIn !== epoch) return;
       if (!entries.has(data.id)) {
         entries.set(data.id, { item: data, etag });
@@ -591,7 +624,49 @@ $("confirm-delete").addEventListener("click", async () => {
 function closeDialogs() {
   if (editDialog.open) editDialog.close();
   if (confirmDialog.open) confirmDialog.close();
+  if (deleteAccountDialog.open) deleteAccountDialog.close();
 }
+
+// ---- account deletion ------------------------------------------------------------------
+
+const deleteAccountDialog = $("delete-account-dialog");
+const deleteAccountForm = $("delete-account-form");
+
+$("delete-account-button").addEventListener("click", () => {
+  resetForm(deleteAccountForm, "delete-account");
+  deleteAccountDialog.showModal();
+  $("delete-account-confirmation").focus();
+});
+
+$("delete-account-cancel").addEventListener("click", () => deleteAccountDialog.close());
+
+// Typed confirmation: the account's own email (any case) or the word "delete", so a stray click deletes nothing.
+function confirmsDeletion(typed) {
+  const value = typed.trim().toLowerCase();
+  return value === "delete" || value === (currentUser()?.email ?? "").toLowerCase();
+}
+
+deleteAccountForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  clearErrors(deleteAccountForm, "delete-account");
+  const confirmation = $("delete-account-confirmation").value;
+  const password = $("delete-account-password").value;
+  const errors = {};
+  if (!confirmsDeletion(confirmation)) errors.confirmation = ["Type your email address, or the word delete."];
+  requireValue(errors, "password", password, "Enter your password.");
+  if (Object.keys(errors).length > 0) {
+    showErrors(deleteAccountForm, "delete-account", errors);
+    return;
+  }
+  whileBusy(deleteAccountForm, "Deleting…", async () => {
+    try {
+      // On success the session listener closes this dialog and shows sign-up.
+      await deleteAccount(password);
+    } catch (error) {
+      showApiError(deleteAccountForm, "delete-account", error);
+    }
+  });
+});
 
 // ---- start -----------------------------------------------------------------------------
 

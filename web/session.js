@@ -7,7 +7,7 @@
 // running on the page can read it, so an XSS bug would leak a 14-day credential; that is
 // why the page ships a strict Content-Security-Policy (scripts from 'self' only, no inline
 // script) and renders every API string with textContent, never as HTML. An HttpOnly cookie
-// would hide it from script, but the API is cookie-free by design (API.md, "Cross-origin").
+// would hide it from script, but the API is cookie-free by design (docs/api.md, "Cross-origin").
 import { ApiError, request } from "./api.js";
 
 const refreshTokenKey = "items.refreshToken";
@@ -30,7 +30,7 @@ export class SessionEndedError extends Error {
   }
 }
 
-/** listener(user | null, reason): reason is "signed-in", "refreshed", "expired" or "logged-out". */
+/** listener(user | null, reason): reason is "signed-in", "refreshed", "expired", "logged-out" or "deleted". */
 export function onSessionChange(listener) {
   listeners.add(listener);
 }
@@ -74,6 +74,15 @@ export async function logOut() {
   } catch {
     return false;
   }
+}
+
+/**
+ * Deletes the signed-in account (the password is checked again), then ends the session here:
+ * listeners hear "deleted". Rejects with the API's error (a wrong password is a 400) otherwise.
+ */
+export async function deleteAccount(password) {
+  await authorizedRequest("DELETE", "/me", { body: { password } });
+  endSession("deleted");
 }
 
 /**
@@ -198,4 +207,34 @@ function writeRefreshToken(value) {
   } catch {
     // Storage disabled: the session still works until the tab reloads.
   }
+}
+
+// Account actions for the account panel (account.js): the signed-in sessions, signing out
+// elsewhere or everywhere, and the password change, whose answer is a new session.
+
+/** The account's active sessions, newest first. */
+export async function listSessions() {
+  const { data } = await authorizedRequest("GET", "/me/sessions");
+  return Array.isArray(data?.sessions) ? data.sessions : [];
+}
+
+/** Ends one session (another device's); 404 when it is already gone. */
+export async function signOutSession(id) {
+  await authorizedRequest("DELETE", `/me/sessions/${encodeURIComponent(id)}`);
+}
+
+/** Ends every session of the account, this one included. */
+export async function signOutEverywhere() {
+  if (inFlightRefresh) await inFlightRefresh.catch(() => {});
+  await authorizedRequest("DELETE", "/me/sessions");
+  endSession("logged-out");
+}
+
+/** Changes the password; every other session ends and this tab continues with the new one. */
+export async function changePassword({ currentPassword, newPassword }) {
+  if (inFlightRefresh) await inFlightRefresh.catch(() => {});
+  const { data } = await authorizedRequest("PUT", "/me/password", { body: { currentPassword, newPassword } });
+  // A refresh that started with the old token must not end the new session when its 401 arrives.
+  generation += 1;
+  startSession(data, "refreshed");
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -10,6 +11,8 @@ namespace Serverless.Functions.Tests.Accounts;
 
 public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
 {
+    // Every forged token names the app's real key: a kid is public, copied from any token.
+    private static readonly string TestKeyId = AuthOptions.KeyIdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
     private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
     private TestApp app = null!;
     private SignedInUser user = null!;
@@ -30,7 +33,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         var claims = new Dictionary<string, object>
         {
             ["sub"] = subject ?? user.Id,
-            ["acct"] = EmailAddress.KeyOf(user.Email),
+            ["acct"] = app.AccountKey(user.Email),
         };
         var descriptor = new SecurityTokenDescriptor
         {
@@ -43,7 +46,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         };
         if (key is not null)
         {
-            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = "k1" }, algorithm);
+            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = TestKeyId }, algorithm);
         }
 
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
@@ -57,7 +60,7 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
         var token = new JsonWebToken(user.AccessToken);
 
         Assert.Equal("HS256", token.Alg);
-        Assert.Equal("k1", token.Kid);
+        Assert.Equal(TestKeyId, token.Kid);
         Assert.Equal(user.Id, token.Subject);
         Assert.Equal("serverless-tests", token.Issuer);
         Assert.Equal(["serverless-tests"], token.Audiences);
@@ -214,5 +217,32 @@ public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal(300, session.GetProperty("expiresIn").GetInt32());
         Assert.Equal(3600, session.GetProperty("refreshExpiresIn").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_session_lifetime_comes_from_configuration_and_caps_the_refresh_lifetime()
+    {
+        await using var custom = TestApp.Create(azurite.ConnectionString, new Dictionary<string, string?> { ["Auth:SessionLifetimeSeconds"] = "1800" });
+
+        var session = (await custom.SignupAsync(AccountsTestExtensions.UniqueEmail())).Json;
+
+        Assert.Equal(1800, session.GetProperty("refreshExpiresIn").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("299")]
+    [InlineData("-5")]
+    [InlineData("90d")]
+    public void An_invalid_session_lifetime_stops_start_up_naming_the_setting(string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(TestApp.DefaultSettings("UseDevelopmentStorage=true"))
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Auth:SessionLifetimeSeconds"] = value })
+            .Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => AuthOptions.FromConfiguration(configuration));
+
+        Assert.Contains("Auth__SessionLifetimeSeconds", error.Message, StringComparison.Ordinal);
     }
 }

@@ -28,7 +28,7 @@ public sealed class AccountLogTests(AzuriteFixture azurite)
         [
             AccountsTestExtensions.GoodPassword, wrongPassword, email, email.Split('@')[0], "$argon2id",
             signup.Json.GetProperty("accessToken").GetString()!, refreshToken, refreshToken.Split('.')[1],
-            refreshed.Json.GetProperty("accessToken").GetString()!, Functions.Accounts.EmailAddress.KeyOf(email),
+            refreshed.Json.GetProperty("accessToken").GetString()!, app.AccountKey(email),
         ];
         foreach (var secret in secrets)
         {

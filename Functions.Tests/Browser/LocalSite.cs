@@ -21,8 +21,8 @@ namespace Serverless.Functions.Tests.Browser;
 /// </summary>
 public sealed class LocalSite : IAsyncDisposable
 {
-    /// <summary>The request headers the page sends that are not CORS-safelisted (bearer token, JSON bodies, conditional edits).</summary>
-    public static readonly string[] AllowedHeaders = ["Authorization", "Content-Type", "If-Match"];
+    /// <summary>The request headers the page sends that are not CORS-safelisted (bearer token, JSON bodies, conditional edits, safe create retries).</summary>
+    public static readonly string[] AllowedHeaders = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key"];
 
     public static readonly string[] AllowedMethods = ["GET", "POST", "PUT", "DELETE"];
 

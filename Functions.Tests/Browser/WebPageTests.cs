@@ -11,7 +11,7 @@ namespace Serverless.Functions.Tests.Browser;
 /// Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); Playwright's own browser download is not used.
 /// </summary>
 [Collection(typeof(BrowserTestsRunAlone))]
-public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed partial class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private const string ChromiumPath = "/usr/bin/chromium";
     private const float TimeoutMilliseconds = 15_000;
@@ -158,6 +158,77 @@ public sealed class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
         errors.AssertNone();
         Assert.Empty(Site.ApiExceptions);
         TestContext.Current.TestOutputHelper?.WriteLine($"Browser scenario took {started.Elapsed.TotalSeconds:0.0} s.");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Changing_the_password_in_one_browser_signs_the_other_out_at_its_next_refresh()
+    {
+        const string email = "grace@example.com";
+        const string newPassword = "a new passphrase nobody else knows";
+        await using var laptop = await NewContextAsync();
+        await using var phone = await NewContextAsync();
+        var laptopPage = await laptop.NewPageAsync();
+        var phonePage = await phone.NewPageAsync();
+        var laptopErrors = new BrowserErrors(laptopPage);
+        var phoneErrors = new BrowserErrors(phonePage);
+        try
+        {
+            Assert.Equal(201, (await app!.SignupAsync(email)).Status);
+            foreach (var (page, errors) in new[] { (phonePage, phoneErrors), (laptopPage, laptopErrors) })
+            {
+                await page.GotoAsync(Site.PageUrl);
+                await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
+                await LogInAsync(page, errors, email, AccountsTestExtensions.GoodPassword, expectRejection: false);
+                await Expect(page.Locator("#items-view")).ToBeVisibleAsync();
+            }
+
+            // The laptop lists three sessions (the signup's and both browsers'), its own marked, the others with "Sign out".
+            await Expect(laptopPage.Locator("#sessions > li")).ToHaveCountAsync(3);
+            await Expect(laptopPage.Locator("#sessions > li .session-current")).ToHaveCountAsync(1);
+            await Expect(laptopPage.Locator("#sessions [data-action=sign-out-session]")).ToHaveCountAsync(2);
+
+            // A wrong current password is shown on its field and changes nothing.
+            await laptopPage.Locator("#password-current").FillAsync("not my current password");
+            await laptopPage.Locator("#password-new").FillAsync(newPassword);
+            laptopErrors.ExpectRejection(400, Site.ApiBaseUrl + "/me/password");
+            await laptopPage.Locator("#password-form [type=submit]").ClickAsync();
+            await Expect(laptopPage.Locator("#password-current-error")).Not.ToBeEmptyAsync();
+
+            await laptopPage.Locator("#password-current").FillAsync(AccountsTestExtensions.GoodPassword);
+            await laptopPage.Locator("#password-form [type=submit]").ClickAsync();
+            await Expect(laptopPage.Locator("#password-status")).ToContainTextAsync("Password changed");
+            await Expect(laptopPage.Locator("#sessions > li")).ToHaveCountAsync(1);
+            await Expect(laptopPage.Locator("#items-view")).ToBeVisibleAsync();
+
+            // The phone still shows its page; its next refresh (here: a reload) is refused and it is back at the login form.
+            phoneErrors.ExpectRejection(401, Site.ApiBaseUrl + "/auth/refresh");
+            await phonePage.ReloadAsync();
+            await Expect(phonePage.Locator("#login-form")).ToBeVisibleAsync();
+            await Expect(phonePage.Locator("#items-view")).ToBeHiddenAsync();
+
+            // The laptop carries on with its new session, across a reload too.
+            await laptopPage.ReloadAsync();
+            await Expect(laptopPage.Locator("#items-view")).ToBeVisibleAsync();
+            await Expect(laptopPage.Locator("#sessions > li")).ToHaveCountAsync(1);
+
+            // Sign out everywhere: the laptop is back at the login form, and its old refresh token is refused.
+            var token = await laptopPage.EvaluateAsync<string?>("() => sessionStorage.getItem('items.refreshToken')");
+            await laptopPage.Locator("#sign-out-everywhere").ClickAsync();
+            await Expect(laptopPage.Locator("#login-form")).ToBeVisibleAsync();
+            Assert.Equal(401, (await app!.RefreshAsync(token!)).Status);
+            await SaveScreenshotAsync(phonePage, "signed-out-by-a-password-change");
+        }
+        catch
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine(laptopErrors.ToString());
+            TestContext.Current.TestOutputHelper?.WriteLine(phoneErrors.ToString());
+            await SaveFailureScreenshotAsync(laptopPage);
+            throw;
+        }
+
+        laptopErrors.AssertNone();
+        phoneErrors.AssertNone();
+        Assert.Empty(Site.ApiExceptions);
     }
 
     private async Task<IBrowserContext> NewContextAsync()

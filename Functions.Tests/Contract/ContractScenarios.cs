@@ -34,7 +34,9 @@ public sealed class ContractScenarios
         {
             ada = await scenarios.AccountsAsync(app);
             itemId = await scenarios.ItemsAsync(app, ada);
+            await scenarios.AccountDeletionAsync(app);
             await scenarios.OperationsAsync(app);
+            await scenarios.SessionsAsync(app);
         }
 
         var mail = await Smtp4devServer.GetAsync();
@@ -46,6 +48,7 @@ public sealed class ContractScenarios
         await using (var down = TestApp.Create(DeadStorage))
         {
             await scenarios.OutagesAsync(down, ada, itemId);
+            await scenarios.SessionOutagesAsync(down, ada);
             await scenarios.MailOutagesAsync(down, ada);
         }
 
@@ -55,7 +58,35 @@ public sealed class ContractScenarios
                 Serialize(new { email = AccountsTestExtensions.UniqueEmail("broken"), password = AccountsTestExtensions.GoodPassword }), Json);
         }
 
+        await using (var limited = TestApp.Create(connectionString, new Dictionary<string, string?>
+        {
+            ["Limits:SignupsPerClientPerHour"] = "1",
+            ["Limits:FailedLoginsPerClientPerHour"] = "1",
+            ["Limits:MaxHashesInFlight"] = "1",
+        }))
+        {
+            await scenarios.LimitsAsync(limited);
+        }
+
         return scenarios.exchanges;
+    }
+
+    // docs/api.md's abuse limits: the client address's signups and failed logins, and the instance's hashes in flight.
+    private async Task LimitsAsync(TestApp app)
+    {
+        var attacker = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.66" };
+        var bystander = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.67" };
+        string Signup() => Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited"), password = AccountsTestExtensions.GoodPassword });
+        var guess = Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited"), password = "a guess that will not work" });
+        await SendAsync(app, "signup from an address", "POST", "/api/auth/signup", Signup(), Json, headers: attacker);
+        await SendAsync(app, "signup over the address's limit", "POST", "/api/auth/signup", Signup(), Json, headers: attacker);
+        await SendAsync(app, "failed login from an address", "POST", "/api/auth/login", guess, Json, headers: attacker);
+        await SendAsync(app, "login over the address's failed-login limit", "POST", "/api/auth/login", guess, Json, headers: attacker);
+        using (app.Services.GetRequiredService<Functions.Accounts.HashSlots>().TryTake())
+        {
+            await SendAsync(app, "signup while every hash slot is taken", "POST", "/api/auth/signup", Signup(), Json, headers: bystander);
+            await SendAsync(app, "login while every hash slot is taken", "POST", "/api/auth/login", guess, Json, headers: bystander);
+        }
     }
 
     private async Task<SignedInUser> AccountsAsync(TestApp app)
@@ -130,6 +161,16 @@ public sealed class ContractScenarios
         await SendAsync(app, "delete without a token", "DELETE", "/api/items/" + id);
         await SendAsync(app, "delete an item", "DELETE", "/api/items/" + id, bearer: ada.AccessToken, headers: IfMatch(updated.Header("ETag")!));
         await SendAsync(app, "delete it again", "DELETE", "/api/items/" + id, bearer: ada.AccessToken);
+
+        var keyed = new Dictionary<string, string> { ["Idempotency-Key"] = Guid.NewGuid().ToString() };
+        var keyedBody = Serialize(new { title = "Keyed" });
+        var keyedItem = await SendAsync(app, "create with an Idempotency-Key", "POST", "/api/items", keyedBody, Json, ada.AccessToken, keyed);
+        await SendAsync(app, "repeat a create with its Idempotency-Key", "POST", "/api/items", keyedBody, Json, ada.AccessToken, keyed);
+        await SendAsync(app, "reuse an Idempotency-Key with another body", "POST", "/api/items", Serialize(new { title = "Other" }), Json, ada.AccessToken, keyed);
+        await SendAsync(app, "create with a malformed Idempotency-Key", "POST", "/api/items", keyedBody, Json, ada.AccessToken,
+            new Dictionary<string, string> { ["Idempotency-Key"] = "no spaces allowed" });
+        await SendAsync(app, "delete the keyed item", "DELETE", keyedItem.Header("Location")!, bearer: ada.AccessToken);
+        await SendAsync(app, "repeat a create whose item was deleted", "POST", "/api/items", keyedBody, Json, ada.AccessToken, keyed);
         return id;
     }
 
@@ -171,6 +212,26 @@ public sealed class ContractScenarios
         await SendAsync(down, "reset while storage is down", "POST", "/api/auth/password-reset/confirm", token, Json);
     }
 
+    private async Task AccountDeletionAsync(TestApp app)
+    {
+        var leaving = await app.NewUserAsync("leaving");
+        var password = Serialize(new { password = AccountsTestExtensions.GoodPassword });
+        await SendAsync(app, "delete the account with a wrong password", "DELETE", "/api/me", Serialize(new { password = "not the password at all" }), Json, leaving.AccessToken);
+        await SendAsync(app, "delete the account without a password", "DELETE", "/api/me", "{}", Json, leaving.AccessToken);
+        await SendAsync(app, "delete the account without a token", "DELETE", "/api/me", password, Json);
+        await BadBodiesAsync(app, "DELETE", "/api/me", leaving.AccessToken);
+        await SendAsync(app, "delete the account", "DELETE", "/api/me", password, Json, leaving.AccessToken);
+        await SendAsync(app, "delete the deleted account", "DELETE", "/api/me", password, Json, leaving.AccessToken);
+        await SendAsync(app, "list the items of a deleted account", "GET", "/api/items", bearer: leaving.AccessToken);
+        await SendAsync(app, "create an item in a deleted account", "POST", "/api/items", Serialize(new { title = "Too late" }), Json, leaving.AccessToken);
+
+        var guessed = await app.NewUserAsync("guessed");
+        for (var attempt = 0; attempt < 6; attempt++)
+        {
+            await SendAsync(app, "delete the account until throttled", "DELETE", "/api/me", Serialize(new { password = "a guess that will not work" }), Json, guessed.AccessToken);
+        }
+    }
+
     private async Task OperationsAsync(TestApp app)
     {
         await SendAsync(app, "health", "GET", "/api/health");
@@ -193,7 +254,45 @@ public sealed class ContractScenarios
         await SendAsync(down, "get while storage is down", "GET", "/api/items/" + itemId, bearer: ada.AccessToken);
         await SendAsync(down, "update while storage is down", "PUT", "/api/items/" + itemId, item, Json, ada.AccessToken);
         await SendAsync(down, "delete while storage is down", "DELETE", "/api/items/" + itemId, bearer: ada.AccessToken);
+        await SendAsync(down, "delete the account while storage is down", "DELETE", "/api/me", Serialize(new { password = AccountsTestExtensions.GoodPassword }), Json, ada.AccessToken);
         await SendAsync(down, "health while storage is down", "GET", "/api/health");
+    }
+
+    private async Task SessionsAsync(TestApp app)
+    {
+        var lin = await app.NewUserAsync("sessions");
+        var other = await app.NewUserAsync("other-sessions");
+        await app.LoginAsync(lin.Email);
+        var listed = await SendAsync(app, "list sessions", "GET", "/api/me/sessions", bearer: lin.AccessToken);
+        await SendAsync(app, "list sessions without a token", "GET", "/api/me/sessions");
+        var secondId = listed.Json.GetProperty("sessions").EnumerateArray().Single(s => !s.GetProperty("current").GetBoolean()).GetProperty("id").GetString()!;
+        await SendAsync(app, "end another user's session", "DELETE", "/api/me/sessions/" + secondId, bearer: other.AccessToken);
+        await SendAsync(app, "end a session", "DELETE", "/api/me/sessions/" + secondId, bearer: lin.AccessToken);
+        await SendAsync(app, "end a session without a token", "DELETE", "/api/me/sessions/" + secondId);
+
+        var change = Serialize(new { currentPassword = AccountsTestExtensions.GoodPassword, newPassword = "a new passphrase for the contract" });
+        await SendAsync(app, "change the password with a wrong current one", "PUT", "/api/me/password",
+            Serialize(new { currentPassword = "not the password at all", newPassword = "a new passphrase for the contract" }), Json, other.AccessToken);
+        await SendAsync(app, "change the password without a token", "PUT", "/api/me/password", change, Json);
+        await BadBodiesAsync(app, "PUT", "/api/me/password", lin.AccessToken);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await SendAsync(app, "change the password until throttled", "PUT", "/api/me/password",
+                Serialize(new { currentPassword = $"wrong guess {attempt}", newPassword = "a new passphrase for the contract" }), Json, other.AccessToken);
+        }
+
+        var changed = await SendAsync(app, "change the password", "PUT", "/api/me/password", change, Json, lin.AccessToken);
+        await SendAsync(app, "sign out everywhere", "DELETE", "/api/me/sessions", bearer: changed.Json.GetProperty("accessToken").GetString());
+        await SendAsync(app, "sign out everywhere without a token", "DELETE", "/api/me/sessions");
+    }
+
+    private async Task SessionOutagesAsync(TestApp down, SignedInUser ada)
+    {
+        await SendAsync(down, "list sessions while storage is down", "GET", "/api/me/sessions", bearer: ada.AccessToken);
+        await SendAsync(down, "end a session while storage is down", "DELETE", "/api/me/sessions/AAAAAAAAAAAAAAAAAAAAAA", bearer: ada.AccessToken);
+        await SendAsync(down, "sign out everywhere while storage is down", "DELETE", "/api/me/sessions", bearer: ada.AccessToken);
+        await SendAsync(down, "change the password while storage is down", "PUT", "/api/me/password",
+            Serialize(new { currentPassword = AccountsTestExtensions.GoodPassword, newPassword = "a new passphrase for the contract" }), Json, ada.AccessToken);
     }
 
     /// <summary>The answers every route with a JSON body gives to bodies it cannot take.</summary>

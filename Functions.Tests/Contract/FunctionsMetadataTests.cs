@@ -5,11 +5,11 @@ namespace Serverless.Functions.Tests.Contract;
 
 /// <summary>
 /// The routes the Functions host will serve come from the functions.metadata the Worker SDK writes into the build output;
-/// these tests hold that file to API.md.
+/// these tests hold that file to docs/api.md.
 /// </summary>
 public sealed class FunctionsMetadataTests
 {
-    // Every route of ../shared/API.md: method, route under the "api" prefix. All are anonymous at the host:
+    // Every route of docs/api.md: method, route under the "api" prefix. All are anonymous at the host:
     // protected routes are protected by the bearer token, never by function keys.
     private static readonly (string Method, string Route)[] Documented =
     [
@@ -18,6 +18,7 @@ public sealed class FunctionsMetadataTests
         ("POST", "auth/refresh"),
         ("POST", "auth/logout"),
         ("GET", "me"),
+        ("DELETE", "me"),
         ("GET", "items"),
         ("POST", "items"),
         ("GET", "items/{id}"),
@@ -25,6 +26,10 @@ public sealed class FunctionsMetadataTests
         ("DELETE", "items/{id}"),
         ("GET", "health"),
         ("GET", "openapi.json"),
+        ("GET", "me/sessions"),
+        ("DELETE", "me/sessions"),
+        ("DELETE", "me/sessions/{id}"),
+        ("PUT", "me/password"),
         ("POST", "auth/verify-email"),
         ("POST", "me/verification-email"),
         ("POST", "auth/password-reset"),
@@ -33,7 +38,7 @@ public sealed class FunctionsMetadataTests
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
 
-    // The routes anyone may call (API.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
+    // The routes anyone may call (docs/api.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
     private static readonly string[] AnonymousRoutes =
         ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json", "auth/verify-email", "auth/password-reset", "auth/password-reset/confirm"];
 
@@ -80,10 +85,47 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void The_cleanup_timer_runs_on_a_configured_schedule()
+    {
+        var others = FunctionsMetadata.Triggers().Where(function => function.Trigger.GetProperty("type").GetString() != "httpTrigger").ToList();
+
+        var (name, trigger) = Assert.Single(others, function => function.Name == "Cleanup");
+        Assert.Equal("Cleanup", name);
+        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
+        // A binding expression: the host reads the schedule from the setting Cleanup:Schedule (Cleanup__Schedule in app settings).
+        Assert.Equal("%Cleanup:Schedule%", trigger.GetProperty("schedule").GetString());
+        using var settings = JsonDocument.Parse(File.ReadAllText(RepositoryRoot.Combine("local.settings.json.example")));
+        var local = settings.RootElement.GetProperty("Values").GetProperty("Cleanup__Schedule").GetString()!;
+        Assert.Equal(6, local.Split(' ').Length);
+        Assert.Contains($"Cleanup__Schedule: '{local}'", File.ReadAllText(RepositoryRoot.Combine("infra", "modules", "functionapp.bicep")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_purge_is_triggered_by_the_account_purge_queue_on_the_hosts_storage()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "functions.metadata")));
+        var nonHttp = document.RootElement.EnumerateArray()
+            .Where(function => !function.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "httpTrigger"))
+            .ToList();
+
+        var purge = Assert.Single(nonHttp, function => function.GetProperty("name").GetString() == "PurgeAccount");
+        Assert.Equal("PurgeAccount", purge.GetProperty("name").GetString());
+        var trigger = Assert.Single(purge.GetProperty("bindings").EnumerateArray());
+        Assert.Equal("queueTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal(Functions.Deletion.PurgeJobs.Name, trigger.GetProperty("queueName").GetString());
+        // The host resolves the connection from AzureWebJobsStorage (a connection string locally, __accountName with the identity in Azure).
+        Assert.Equal("AzureWebJobsStorage", trigger.GetProperty("connection").GetString());
+        Assert.True(File.Exists(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")));
+        Assert.Contains("AzureStorageQueues", File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_mail_outbox_timer_runs_on_the_schedule_from_its_app_setting()
     {
-        var trigger = FunctionsMetadata.Triggers()["MailOutbox"];
+        var others = FunctionsMetadata.Triggers().Where(function => function.Trigger.GetProperty("type").GetString() != "httpTrigger").ToList();
 
+        var (name, trigger) = Assert.Single(others, function => function.Name == "MailOutbox");
+        Assert.Equal("MailOutbox", name);
         Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
         Assert.Equal("%" + Functions.Mail.MailOutboxFunction.ScheduleSetting + "%", trigger.GetProperty("schedule").GetString());
     }

@@ -19,7 +19,7 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
     const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
 
-    static readonly string[] StoreTables = ["Items", "Outbox", "RefreshTokens", "Users"];
+    static readonly string[] StoreTables = ["ClientLimits", "Items", "Outbox", "Users"];
     static readonly string[] AzdServices = ["api", "web"];
     static readonly string[] IdentityClientIdSettings = ["AzureWebJobsStorage__clientId", "Tables__clientId", "AZURE_CLIENT_ID"];
     static readonly string[] RequiredOutputs =
@@ -183,9 +183,48 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     }
 
     [Fact]
+    public void Previous_signing_key_setting_is_empty_or_a_reference_to_a_version_of_the_same_secret()
+    {
+        var previous = (string?)AppSettings()["Auth__PreviousSigningKey"];
+        var site = bicep.SingleResource(Sites);
+        var vault = bicep.SingleResource("Microsoft.KeyVault/vaults");
+        var vaultOutput = ArmJson.Text(vault.Template["outputs"]?["previousSigningKeyUri"]?["value"]);
+        var parametersFile = bicep.ReadJsonFile("infra/main.parameters.json")["parameters"];
+
+        Assert.Contains("empty(parameters('previousSigningKeyUri'))", previous);
+        Assert.Contains("@Microsoft.KeyVault(SecretUri=", previous);
+        Assert.Contains(".outputs.previousSigningKeyUri.value", site.ModuleArgument("previousSigningKeyUri"));
+        Assert.Contains("empty(parameters('previousSigningKeyVersion'))", vaultOutput);
+        Assert.Contains("parameters('signingKeySecretName'))", vaultOutput);
+        Assert.Contains(".secretUri, parameters('previousSigningKeyVersion'))", vaultOutput);
+        Assert.Contains("parameters('previousSigningKeyVersion')", vault.ModuleArgument("previousSigningKeyVersion"));
+        Assert.Equal("${AUTH_PREVIOUS_SIGNING_KEY_VERSION}", (string?)parametersFile?["previousSigningKeyVersion"]?["value"]);
+        Assert.Equal("", (string?)bicep.Template["parameters"]?["previousSigningKeyVersion"]?["defaultValue"]);
+    }
+
+    [Fact]
+    public void Identifier_hash_key_is_a_key_vault_reference_generated_once_and_always_read_back()
+    {
+        var settings = AppSettings();
+        var site = bicep.SingleResource(Sites);
+        var secret = Assert.Single(bicep.ResourcesOfType("Microsoft.KeyVault/vaults/secrets"), s => s.Name.Contains("identifierHashKeySecretName", StringComparison.Ordinal));
+        var readBack = (string?)bicep.ReadJsonFile("infra/main.parameters.json")["parameters"]?["existingIdentifierHashKey"]?["value"];
+        var secretName = (string?)bicep.Template["variables"]?["identifierHashKeySecretName"];
+        var generated = ArmJson.Text(bicep.Template["parameters"]?["generatedIdentifierHashKey"]?["defaultValue"]);
+
+        Assert.Contains("@Microsoft.KeyVault(SecretUri=", (string?)settings["Auth__IdentifierHashKey"]);
+        Assert.Contains("parameters('identifierHashKeyUri')", (string?)settings["Auth__IdentifierHashKey"]);
+        Assert.Contains(".outputs.identifierHashKeyUri.value", site.ModuleArgument("identifierHashKeyUri"));
+        Assert.Equal("[parameters('identifierHashKey')]", (string?)secret.Properties["value"]);
+        Assert.Equal("securestring", (string?)secret.Template["parameters"]?["identifierHashKey"]?["type"]);
+        Assert.Equal($"$(secretOrRandomPassword ${{AZURE_KEY_VAULT_NAME}} {secretName})", readBack);
+        Assert.True(Regex.Count(generated, @"newGuid\(\)") * 122 >= 256, generated);
+    }
+
+    [Fact]
     public void Signing_key_is_generated_once_and_read_back_from_the_vault_on_later_provisions()
     {
-        var secret = bicep.SingleResource("Microsoft.KeyVault/vaults/secrets");
+        var secret = Assert.Single(bicep.ResourcesOfType("Microsoft.KeyVault/vaults/secrets"), s => s.Name.Contains("signingKeySecretName", StringComparison.Ordinal));
         var parametersFile = bicep.ReadJsonFile("infra/main.parameters.json")["parameters"];
         var readBack = (string?)parametersFile?["existingSigningKey"]?["value"];
         var secretName = (string?)bicep.Template["variables"]?["signingKeySecretName"];
@@ -214,6 +253,7 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     [Theory]
     [InlineData(StorageBlobDataOwner, StorageAccounts)]
     [InlineData(StorageTableDataContributor, StorageAccounts)]
+    [InlineData(StorageQueueDataContributor, StorageAccounts)]
     [InlineData(KeyVaultSecretsUser, KeyVaults)]
     [InlineData(MonitoringMetricsPublisher, ApplicationInsights)]
     public void Function_app_identity_holds_each_role_it_needs_on_that_resource(string roleId, string scopeType)
@@ -229,8 +269,9 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     {
         var granted = RoleAssignmentsOf(IsFunctionAppIdentity).ToList();
 
-        Assert.Equal(5, granted.Count);
-        Assert.DoesNotContain(granted, a => GrantsRole(a, StorageQueueDataContributor));
+        // The four data/secret/telemetry roles above, Queue Data Contributor for the account purge's queue trigger (and the
+        // app's enqueue), and the custom mail-sending role on the Communication Services resource; nothing else.
+        Assert.Equal(6, granted.Count);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Serverless.Functions.Items;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
@@ -126,12 +127,20 @@ public sealed class ItemListTests(AzuriteFixture azurite) : IAsyncLifetime
         var rows = app.Table(AppTables.Items).QueryAsync<TableEntity>(
             TableClient.CreateQueryFilter($"PartitionKey eq {owner.Id}"), select: ["RowKey"], cancellationToken: TestContext.Current.CancellationToken);
         var count = 0;
+        var marker = false;
         await foreach (var row in rows)
         {
+            if (row.RowKey == ItemStore.MarkerRowKey)
+            {
+                marker = true;
+                continue;
+            }
+
             Assert.Contains(row.RowKey, createdIds);
             count++;
         }
 
         Assert.True(count >= ItemCount);
+        Assert.True(marker, "The owner's partition holds the owner marker that signup made.");
     }
 }

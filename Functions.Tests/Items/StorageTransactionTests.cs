@@ -47,6 +47,22 @@ public sealed class StorageTransactionTests(AzuriteFixture azurite) : IAsyncLife
     }
 
     [Fact]
+    public async Task A_keyed_create_costs_one_storage_request_and_its_replay_three()
+    {
+        var key = new Dictionary<string, string> { ["Idempotency-Key"] = Guid.NewGuid().ToString() };
+        var body = JsonSerializer.Serialize(new { title = "Keyed" });
+
+        var (created, create) = await MeasureAsync(() => app.SendAsync("POST", "/api/items", body, "application/json", user.AccessToken, key));
+        var (replayed, replay) = await MeasureAsync(() => app.SendAsync("POST", "/api/items", body, "application/json", user.AccessToken, key));
+
+        Assert.Equal(201, created.Status);
+        Assert.Equal(201, replayed.Status);
+        Assert.Equal(1, create);
+        Assert.Contains("$batch", counter.Requests[0], StringComparison.Ordinal);
+        Assert.Equal(3, replay);
+    }
+
+    [Fact]
     public async Task The_counter_sees_the_apps_requests()
     {
         var (_, requests) = await MeasureAsync(() => app.GetAsync("/api/health"));

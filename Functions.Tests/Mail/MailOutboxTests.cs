@@ -92,7 +92,7 @@ public sealed class MailOutboxTests(AzuriteFixture azurite) : IAsyncLifetime
         }
     }
 
-    private static string AccountKeyOf(SignedInUser user) => Functions.Accounts.EmailAddress.KeyOf(user.Email);
+    private string AccountKeyOf(SignedInUser user) => app.AccountKey(user.Email);
 
     private async Task<List<TableEntity>> RowsAsync(string table) => await app.Table(table).QueryAsync<TableEntity>().ToListAsync();
 }

@@ -5,7 +5,7 @@ using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Mail;
 
-/// <summary>API.md's password reset, end to end with real Azurite and smtp4dev, including what an attacker would try.</summary>
+/// <summary>docs/api.md's password reset, end to end with real Azurite and smtp4dev, including what an attacker would try.</summary>
 public sealed class PasswordResetTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private const string NewPassword = "a completely new passphrase for this";
@@ -60,7 +60,7 @@ public sealed class PasswordResetTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task A_reset_clears_the_login_throttle()
     {
         var user = await app.NewUserAsync("throttled");
-        for (var i = 0; i < LoginThrottle.MaxFailures; i++)
+        for (var i = 0; i < LoginThrottle.MaxAttempts; i++)
         {
             await app.LoginAsync(user.Email, $"wrong password number {i}");
         }

@@ -4,7 +4,7 @@ using Serverless.Functions.Tests.Support;
 namespace Serverless.Functions.Tests.Mail;
 
 /// <summary>
-/// API.md: a reset request answers in about the same time whether or not the email has an account. Measured, not
+/// docs/api.md: a reset request answers in about the same time whether or not the email has an account. Measured, not
 /// assumed: requests for known and unknown emails alternate, and the difference of their medians must stay within the
 /// noise the same run measures (the standard error of each median, from its spread).
 /// </summary>

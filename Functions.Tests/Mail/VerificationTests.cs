@@ -4,7 +4,7 @@ using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Mail;
 
-/// <summary>API.md's email verification, end to end: real Azurite, real smtp4dev, the link followed as the page would.</summary>
+/// <summary>docs/api.md's email verification, end to end: real Azurite, real smtp4dev, the link followed as the page would.</summary>
 public sealed class VerificationTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private TestApp app = null!;

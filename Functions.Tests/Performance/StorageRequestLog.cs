@@ -19,6 +19,9 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
     /// <summary>A query: <c>/Table()</c> with a <c>$filter</c>.</summary>
     public bool IsQuery => Method == "GET" && Resource.EndsWith("()", StringComparison.Ordinal) && !IsTableService;
 
+    /// <summary>An entity-group transaction (<c>POST /$batch</c>): up to 100 operations on one partition, one billed transaction.</summary>
+    public bool IsEntityGroupTransaction => Method == "POST" && Resource == "$batch";
+
     /// <summary>The table service itself (<c>/Tables</c>): creating, listing or deleting tables.</summary>
     public bool IsTableService => Resource == "Tables" || Resource.StartsWith("Tables(", StringComparison.Ordinal);
 
@@ -26,15 +29,13 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
     public string Resource => Path[(Path.LastIndexOf('/') + 1)..];
 
     /// <summary>
-    /// A query that stays inside one partition: its filter starts with one PartitionKey equality and has no "or", or has
-    /// "or" only between row keys of that partition (<c>PartitionKey eq 'p' and (RowKey eq 'a' or RowKey eq 'b')</c>).
+    /// A query that stays inside one partition: its filter starts with one PartitionKey equality, names no other partition,
+    /// and has an "or" only inside the one parenthesized condition that follows the "and" (the owner marker or the items).
     /// </summary>
     public bool IsSinglePartitionQuery =>
-        IsQuery && Filter is { } filter
-        && ((SinglePartitionFilter().IsMatch(filter) && !filter.Contains(" or ", StringComparison.OrdinalIgnoreCase)) || NamedRowsFilter().IsMatch(filter));
-
-    /// <summary>An entity-group transaction (<c>POST /$batch</c>): Table Storage allows one partition per batch, billed as one transaction.</summary>
-    public bool IsBatch => Method == "POST" && Resource == "$batch";
+        IsQuery && Filter is { } filter && SinglePartitionFilter().Match(filter) is { Success: true } match
+        && !match.Groups["rest"].Value.Contains("PartitionKey", StringComparison.Ordinal)
+        && (!filter.Contains(" or ", StringComparison.OrdinalIgnoreCase) || OneParenthesizedGroup(match.Groups["rest"].Value));
 
     public string? Filter => Query.TrimStart('?').Split('&')
         .Where(part => part.StartsWith("$filter=", StringComparison.Ordinal))
@@ -42,7 +43,7 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
         .FirstOrDefault();
 
     /// <summary>What Table Storage can serve from one partition without a scan.</summary>
-    public bool IsPartitionScoped => IsPointOperation || IsInsert || IsSinglePartitionQuery || IsBatch;
+    public bool IsPartitionScoped => IsPointOperation || IsInsert || IsSinglePartitionQuery || IsEntityGroupTransaction;
 
     public override string ToString() => $"{Method} {Path}{Query}";
 
@@ -52,11 +53,29 @@ public sealed partial record StorageRequest(string Method, string Path, string Q
     [GeneratedRegex(@"^[A-Za-z0-9]+$")]
     private static partial Regex TableName();
 
-    [GeneratedRegex(@"^\(?PartitionKey eq '[^']+'\)?( and .+)?$")]
+    [GeneratedRegex(@"^\(?PartitionKey eq '[^']+'\)?( and (?<rest>.+))?$")]
     private static partial Regex SinglePartitionFilter();
 
-    [GeneratedRegex(@"^\(?PartitionKey eq '[^']+'\)? and \(\(?RowKey eq '[^']+'\)?( or \(?RowKey eq '[^']+'\)?)*\)$")]
-    private static partial Regex NamedRowsFilter();
+    // "(a or b)": the parenthesis that opens the condition closes only at its end.
+    private static bool OneParenthesizedGroup(string condition)
+    {
+        if (!condition.StartsWith('(') || !condition.EndsWith(')'))
+        {
+            return false;
+        }
+
+        var depth = 0;
+        for (var i = 0; i < condition.Length; i++)
+        {
+            depth += condition[i] switch { '(' => 1, ')' => -1, _ => 0 };
+            if (depth == 0 && i < condition.Length - 1)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }
 
 /// <summary>

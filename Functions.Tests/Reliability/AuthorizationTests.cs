@@ -15,6 +15,8 @@ namespace Serverless.Functions.Tests.Reliability;
 /// </summary>
 public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<RoutesFixture>
 {
+    // Every forged token names the app's real key: a kid is public, copied from any token.
+    private static readonly string TestKeyId = AuthOptions.KeyIdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
     private readonly TestApp app = routes.App;
     private readonly StorageRequestCounter storageRequests = routes.StorageRequests;
     private readonly RouteFixtures owner = routes.Owner;
@@ -30,7 +32,8 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
     [Fact]
     public void The_protected_functions_are_the_account_and_item_routes()
     {
-        Assert.Equal(["CreateItem", "DeleteItem", "GetItem", "ListItems", "Me", "SendVerificationEmail", "UpdateItem"], ProtectedFunctionNames.Order());
+        Assert.Equal(["ChangePassword", "CreateItem", "DeleteAccount", "DeleteItem", "EndAllSessions", "EndSession", "GetItem", "ListItems", "ListSessions", "Me",
+            "SendVerificationEmail", "UpdateItem"], ProtectedFunctionNames.Order());
     }
 
     [Theory]
@@ -97,7 +100,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
     {
         var old = await app.NewUserAsync("deleted");
         var oldItem = await app.PostJsonAsync("/api/items", new { title = "Old account's" }, old.AccessToken);
-        var key = EmailAddress.KeyOf(old.Email);
+        var key = app.AccountKey(old.Email);
         await app.Table(AppTables.Users).DeleteEntityAsync(key, key, cancellationToken: TestContext.Current.CancellationToken);
 
         var meAfterDeletion = await app.GetAsync("/api/me", old.AccessToken);
@@ -158,7 +161,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
         DateTime? expires = null, string algorithm = SecurityAlgorithms.HmacSha256, string? subject = "owner")
     {
         var now = DateTime.UtcNow;
-        var claims = new Dictionary<string, object> { [AccessTokens.AccountKeyClaim] = EmailAddress.KeyOf(owner.User.Email) };
+        var claims = new Dictionary<string, object> { [AccessTokens.AccountKeyClaim] = app.AccountKey(owner.User.Email) };
         if (subject is not null)
         {
             claims["sub"] = owner.User.Id;
@@ -175,7 +178,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
         };
         if (key is not null)
         {
-            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = "k1" }, algorithm);
+            descriptor.SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = TestKeyId }, algorithm);
         }
 
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);

@@ -6,7 +6,10 @@ using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Reliability;
 
-/// <summary>What the routes need to be called successfully: a signed-in user with two sessions and two items.</summary>
+/// <summary>
+/// What the routes need to be called successfully: a signed-in user with three sessions and two items, and a second
+/// user for the routes that end every session of their caller (which would end the first user's sessions mid-walk).
+/// </summary>
 public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken, string ItemId, string ItemETag, string DisposableItemId, string NewEmail)
 {
     /// <summary>A verification token of <see cref="User"/>, whose last verification mail is two minutes old.</summary>
@@ -15,9 +18,17 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
     /// <summary>A reset token of another user (a reset ends every session, and the walk still needs <see cref="User"/>'s).</summary>
     public string ResetToken { get; init; } = "";
 
+    public SignedInUser Other { get; init; } = null!;
+
+    public string DisposableSessionId { get; init; } = "";
+
     public static async Task<RouteFixtures> CreateAsync(TestApp app)
     {
         var user = await app.NewUserAsync("routes");
+        var other = await app.NewUserAsync("routes-other");
+        var third = await app.LoginAsync(user.Email);
+        var thirdSessions = await app.GetAsync("/api/me/sessions", third.Json.GetProperty("accessToken").GetString());
+        var disposableSession = thirdSessions.Json.GetProperty("sessions").EnumerateArray().Single(session => session.GetProperty("current").GetBoolean());
         var second = await app.LoginAsync(user.Email);
         var item = await app.PostJsonAsync("/api/items", new { title = "Kept", description = "for the routes" }, user.AccessToken);
         var disposable = await app.PostJsonAsync("/api/items", new { title = "Disposable" }, user.AccessToken);
@@ -31,6 +42,8 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
             disposable.Json.GetProperty("id").GetString()!,
             AccountsTestExtensions.UniqueEmail("routes-new"))
         {
+            Other = other,
+            DisposableSessionId = disposableSession.GetProperty("id").GetString()!,
             VerifyToken = await MailTokenAsync(app, user.Email, MailPurpose.Verify),
             ResetToken = await MailTokenAsync(app, resetUser.Email, MailPurpose.Reset),
         };
@@ -39,7 +52,7 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
     // A token stored the way the app stores one (no mail server needed), with the mail limit window already past.
     private static async Task<string> MailTokenAsync(TestApp app, string email, MailPurpose purpose)
     {
-        var key = Functions.Accounts.EmailAddress.KeyOf(email);
+        var key = app.AccountKey(email);
         var store = app.Services.GetRequiredService<MailStore>();
         var mail = await app.Services.GetRequiredService<MailDelivery>().PrepareAsync(purpose, key, email, CancellationToken.None);
         var (_, rows) = await store.ReadAsync(key, [MailStore.LimitRowKey(purpose)], CancellationToken.None);
@@ -57,9 +70,14 @@ public sealed record RouteRequest(string Function, string Method, string Path, i
 
     public bool TouchesStorage { get; init; } = true;
 
+    /// <summary>For a route run as <see cref="RouteFixtures.Other"/>: the owner's token is swapped for theirs (any other token is sent as given).</summary>
+    public (string Owner, string Acting)? BearerSwap { get; init; }
+
     public Task<TestResponse> SendAsync(TestApp app, string? bearer, CancellationToken cancellationToken = default) =>
-        app.SendAsync(Method, Path, Body, Body is null ? null : "application/json", NeedsToken ? bearer : null,
+        app.SendAsync(Method, Path, Body, Body is null ? null : "application/json", NeedsToken ? Swap(bearer) : null,
             Headers?.ToDictionary(), cancellationToken);
+
+    private string? Swap(string? bearer) => BearerSwap is { } swap && bearer == swap.Owner ? swap.Acting : bearer;
 
     public override string ToString() => $"{Function}: {Method} {Path}";
 }
@@ -81,6 +99,9 @@ public static class RouteRequests
             "Refresh" => Post(route, "/api/auth/refresh", 200, new { refreshToken = f.User.RefreshToken }),
             "Logout" => Post(route, "/api/auth/logout", 204, new { refreshToken = f.LogoutRefreshToken }),
             "Me" => new RouteRequest(route.Name, "GET", "/api/me", 200),
+            // The walks reuse one account for every route: a wrong password reaches storage and the hash without deleting it.
+            "DeleteAccount" => new RouteRequest(route.Name, "DELETE", "/api/me", 400,
+                JsonSerializer.Serialize(new { password = "not the password of the route walk" })),
             "ListItems" => new RouteRequest(route.Name, "GET", "/api/items?limit=5", 200),
             "CreateItem" => Post(route, "/api/items", 201, new { title = "Created by the route walk" }),
             "GetItem" => new RouteRequest(route.Name, "GET", "/api/items/" + f.ItemId, 200),
@@ -94,6 +115,14 @@ public static class RouteRequests
             "PasswordReset" => Post(route, "/api/auth/password-reset", 202, new { email = f.User.Email }),
             "PasswordResetConfirm" => Post(route, "/api/auth/password-reset/confirm", 200,
                 new { token = f.ResetToken, newPassword = "a new long passphrase from the route walk" }),
+            "ListSessions" => new RouteRequest(route.Name, "GET", "/api/me/sessions", 200),
+            "EndSession" => new RouteRequest(route.Name, "DELETE", "/api/me/sessions/" + f.DisposableSessionId, 204),
+            "EndAllSessions" => new RouteRequest(route.Name, "DELETE", "/api/me/sessions", 204) { BearerSwap = (f.User.AccessToken, f.Other.AccessToken) },
+            "ChangePassword" => new RouteRequest(route.Name, "PUT", "/api/me/password", 200, JsonSerializer.Serialize(new
+            {
+                currentPassword = AccountsTestExtensions.GoodPassword,
+                newPassword = AccountsTestExtensions.GoodPassword,
+            })) { BearerSwap = (f.User.AccessToken, f.Other.AccessToken) },
             _ => throw new InvalidOperationException(
                 $"No reliability request for function {route.Name}: add one to {nameof(RouteRequests)} so the suites cover it."),
         };

@@ -63,7 +63,7 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         var user = await app.NewUserAsync("lost-create");
 
-        faults.Inject(StorageFault.LostResponse("POST", AppTables.Items));
+        faults.Inject(StorageFault.LostResponse("POST", StorageFault.Batch));
         var created = await app.PostJsonAsync("/api/items", new { title = "Only once" }, user.AccessToken);
         faults.Clear();
         var list = await app.GetAsync("/api/items", user.AccessToken);
@@ -75,11 +75,50 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_keyed_create_answered_503_after_it_landed_is_not_stored_twice_by_the_retry()
+    {
+        var user = await app.NewUserAsync("lost-keyed-create");
+        var key = new Dictionary<string, string> { ["Idempotency-Key"] = Guid.NewGuid().ToString() };
+        var body = JsonSerializer.Serialize(new { title = "Exactly once" });
+
+        // Both tries of the SDK land and lose their answers: the client sees 503 although the item is stored.
+        var fault = StorageFault.LostResponse("POST", StorageFault.Batch, times: 2);
+        faults.Inject(fault);
+        var lost = await app.SendAsync("POST", "/api/items", body, "application/json", user.AccessToken, key);
+        faults.Clear();
+        var retried = await app.SendAsync("POST", "/api/items", body, "application/json", user.AccessToken, key);
+        var list = await app.GetAsync("/api/items", user.AccessToken);
+
+        Assert.Equal(2, fault.Hits);
+        Assert.True(lost.Status == 503, lost.ToString());
+        Assert.True(retried.Status == 201, retried.ToString());
+        var stored = Assert.Single(list.Json.GetProperty("items").EnumerateArray());
+        Assert.Equal(retried.Json.GetProperty("id").GetString(), stored.GetProperty("id").GetString());
+        Assert.Equal(retried.Header("ETag"), (await app.GetAsync(retried.Header("Location")!, user.AccessToken)).Header("ETag"));
+    }
+
+    [Fact]
+    public async Task A_keyed_create_whose_first_answer_was_lost_is_answered_by_the_sdk_retry()
+    {
+        var user = await app.NewUserAsync("lost-keyed-once");
+        var key = new Dictionary<string, string> { ["Idempotency-Key"] = Guid.NewGuid().ToString() };
+
+        faults.Inject(StorageFault.LostResponse("POST", StorageFault.Batch));
+        var created = await app.SendAsync("POST", "/api/items", JsonSerializer.Serialize(new { title = "Once" }), "application/json", user.AccessToken, key);
+        faults.Clear();
+        var list = await app.GetAsync("/api/items", user.AccessToken);
+
+        Assert.True(created.Status == 201, created.ToString());
+        var stored = Assert.Single(list.Json.GetProperty("items").EnumerateArray());
+        Assert.Equal(created.Json.GetProperty("id").GetString(), stored.GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task A_signup_whose_answer_was_lost_signs_up_instead_of_answering_409()
     {
         var email = AccountsTestExtensions.UniqueEmail("lost-signup");
 
-        faults.Inject(StorageFault.LostResponse("POST", AppTables.Users));
+        faults.Inject(StorageFault.LostResponse("POST", StorageFault.Batch));
         var signup = await app.SignupAsync(email);
         faults.Clear();
 
@@ -89,16 +128,16 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_signup_whose_session_answer_was_lost_signs_up_instead_of_answering_500()
+    public async Task A_login_whose_session_answer_was_lost_signs_in_instead_of_answering_500()
     {
-        var email = AccountsTestExtensions.UniqueEmail("lost-session");
+        var user = await app.NewUserAsync("lost-session");
 
-        faults.Inject(StorageFault.LostResponse("POST", AppTables.RefreshTokens));
-        var signup = await app.SignupAsync(email);
+        faults.Inject(StorageFault.LostResponse("POST", AppTables.Users));
+        var login = await app.LoginAsync(user.Email);
         faults.Clear();
 
-        Assert.True(signup.Status == 201, signup.ToString());
-        Assert.Equal(200, (await app.RefreshAsync(signup.Json.GetProperty("refreshToken").GetString()!)).Status);
+        Assert.True(login.Status == 200, login.ToString());
+        Assert.Equal(200, (await app.RefreshAsync(login.Json.GetProperty("refreshToken").GetString()!)).Status);
     }
 
     [Fact]
@@ -106,7 +145,7 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         var user = await app.NewUserAsync("lost-refresh");
 
-        faults.Inject(StorageFault.LostResponse("PUT", AppTables.RefreshTokens));
+        faults.Inject(StorageFault.LostResponse("PUT", AppTables.Users));
         var refreshed = await app.RefreshAsync(user.RefreshToken);
         faults.Clear();
 
@@ -121,7 +160,7 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
         var created = await app.PostJsonAsync("/api/items", new { title = "Before" }, user.AccessToken);
         var path = created.Header("Location")!;
 
-        faults.Inject(StorageFault.LostResponse("PATCH", AppTables.Items));
+        faults.Inject(StorageFault.LostResponse("POST", StorageFault.Batch));
         var updated = await app.SendAsync("PUT", path, JsonSerializer.Serialize(new { title = "After" }), "application/json", user.AccessToken,
             RouteRequests.IfMatch(created.Header("ETag")!));
         faults.Clear();

@@ -64,6 +64,9 @@ public sealed class StorageFault
 
     public Func<CancellationToken, Task> AfterResponseAsync { get; private init; } = _ => Task.CompletedTask;
 
+    /// <summary>The "table" of an entity-group transaction (POST /$batch), whatever table it writes.</summary>
+    public const string Batch = "$batch";
+
     /// <summary>The requests hit so far.</summary>
     public int Hits { get; private set; }
 
@@ -101,10 +104,16 @@ public sealed class StorageFault
     }
 
     // "/devstoreaccount1/tabc123Items(PartitionKey='…',RowKey='…')" or "/devstoreaccount1/tabc123Items": the last segment
-    // names the table, after the test app's prefix.
+    // names the table, after the test app's prefix. An entity-group transaction names its table only in its body: it is
+    // targeted as <see cref="Batch"/>.
     private static bool TargetsTable(string path, string table)
     {
         var segment = path[(path.LastIndexOf('/') + 1)..];
+        if (table == Batch || segment == Batch)
+        {
+            return segment == table;
+        }
+
         var end = segment.IndexOf('(', StringComparison.Ordinal);
         var name = end < 0 ? segment : segment[..end];
         return name.EndsWith(table, StringComparison.Ordinal) && name.Length > table.Length;

@@ -35,10 +35,10 @@ public sealed record StorageSnapshot(IReadOnlySet<string> Rows)
         return new StorageSnapshot(rows);
     }
 
-    /// <summary>The rows that appeared, changed or disappeared since this snapshot, except rows with <paramref name="ignoredRowKey"/>.</summary>
-    public IReadOnlyList<string> ChangesTo(StorageSnapshot later, string? ignoredRowKey = null)
+    /// <summary>The rows that appeared, changed or disappeared since this snapshot, except rows with one of <paramref name="ignoredRowKeys"/>.</summary>
+    public IReadOnlyList<string> ChangesTo(StorageSnapshot later, params string[] ignoredRowKeys)
     {
-        bool Counted(string row) => ignoredRowKey is null || !row.Contains($"/{ignoredRowKey} ", StringComparison.Ordinal);
+        bool Counted(string row) => !ignoredRowKeys.Any(key => row.Contains($"/{key} ", StringComparison.Ordinal));
         return
         [
             .. Rows.Except(later.Rows).Where(Counted).Select(row => "- " + row),

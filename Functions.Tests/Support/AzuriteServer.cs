@@ -5,8 +5,9 @@ using System.Net.Sockets;
 namespace Serverless.Functions.Tests.Support;
 
 /// <summary>
-/// An Azurite table service of the tests' own: the npm package pinned in package.json (installed with npm ci when missing),
-/// on a free loopback port, stopped with its whole process tree when disposed or when the test process exits.
+/// An Azurite of the tests' own, with its table and queue services (the queue carries the account purge): the npm package
+/// pinned in package.json (installed with npm ci when missing), each service on a free loopback port, stopped with its whole
+/// process tree when disposed or when the test process exits.
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
 {
@@ -17,23 +18,33 @@ public sealed class AzuriteServer : IAsyncDisposable
     private readonly string? dataDirectory;
     private Process? process;
 
-    private AzuriteServer(int port, string? dataDirectory)
+    // The full azurite binary always starts a blob service too; the tests give it a free port and never use it.
+    private readonly int blobPort;
+
+    private AzuriteServer(int port, int queuePort, int blobPort, string? dataDirectory)
     {
         Port = port;
+        QueuePort = queuePort;
+        this.blobPort = blobPort;
         this.dataDirectory = dataDirectory;
     }
 
+    /// <summary>The table service's port.</summary>
     public int Port { get; }
 
+    public int QueuePort { get; }
+
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};" +
+        $"TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;";
 
     /// <summary>Starts a server; <paramref name="persistent"/> keeps data on disk so it survives <see cref="StopAsync"/> and a restart.</summary>
     public static async Task<AzuriteServer> StartAsync(bool persistent = false)
     {
         await EnsureInstalledAsync();
         var dataDirectory = persistent ? Directory.CreateTempSubdirectory("azurite-").FullName : null;
-        var server = new AzuriteServer(FreeLoopbackPort(), dataDirectory);
+        var ports = FreeLoopbackPorts(3);
+        var server = new AzuriteServer(ports[0], ports[1], ports[2], dataDirectory);
         await server.RestartAsync();
         return server;
     }
@@ -135,9 +146,13 @@ public sealed class AzuriteServer : IAsyncDisposable
         };
         string[] arguments =
         [
-            RepositoryRoot.Combine("node_modules", "azurite", "dist", "src", "table", "main.js"),
+            RepositoryRoot.Combine("node_modules", "azurite", "dist", "src", "azurite.js"),
             "--tableHost", "127.0.0.1",
             "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--queueHost", "127.0.0.1",
+            "--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--blobHost", "127.0.0.1",
+            "--blobPort", blobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--skipApiVersionCheck",
             "--disableProductStyleUrl",
             "--disableTelemetry",
@@ -155,33 +170,52 @@ public sealed class AzuriteServer : IAsyncDisposable
     private async Task WaitUntilListeningAsync(Process started)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+        foreach (var port in new[] { Port, QueuePort })
         {
-            if (started.HasExited)
+            while (!await IsListeningAsync(port))
             {
-                throw new InvalidOperationException($"Azurite exited with code {started.ExitCode} before it listened on port {Port}.");
-            }
+                if (started.HasExited)
+                {
+                    throw new InvalidOperationException($"Azurite exited with code {started.ExitCode} before it listened on port {port}.");
+                }
 
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"Azurite did not listen on port {port} within 30 seconds.");
+                }
+
                 await Task.Delay(100);
             }
         }
-
-        throw new TimeoutException($"Azurite did not listen on port {Port} within 30 seconds.");
     }
 
-    private static int FreeLoopbackPort()
+    private static async Task<bool> IsListeningAsync(int port)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    // All listeners stay open until every port is chosen, so the ports differ from each other.
+    private static int[] FreeLoopbackPorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            listeners.ForEach(listener => listener.Start());
+            return [.. listeners.Select(listener => ((IPEndPoint)listener.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            listeners.ForEach(listener => listener.Stop());
+        }
     }
 
     private static async Task EnsureInstalledAsync()

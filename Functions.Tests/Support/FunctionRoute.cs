@@ -24,7 +24,7 @@ public sealed record FunctionRoute(string Name, IReadOnlyList<string> Methods, s
            let function = method.GetCustomAttribute<FunctionAttribute>()
            where function is not null
            let trigger = method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).SingleOrDefault(a => a is not null)
-           where trigger is not null
+           where trigger is not null // timer functions have no route
            select new FunctionRoute(function.Name, [.. trigger.Methods!.Select(m => m.ToUpperInvariant())], trigger.Route!, trigger.AuthLevel, method),
     ];
 }

@@ -17,13 +17,16 @@ public static class FunctionsMetadata
 
     public static IReadOnlyList<MetadataRoute> Routes => Read.Value;
 
-    /// <summary>Every function's name and its trigger binding as the host reads it (timers included).</summary>
-    public static IReadOnlyDictionary<string, JsonElement> Triggers()
+    /// <summary>Every function's name and the binding that triggers it (HTTP or not), as the host reads them.</summary>
+    public static IReadOnlyList<(string Name, JsonElement Trigger)> Triggers()
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(OutputDirectory, "functions.metadata")));
-        return document.RootElement.EnumerateArray().ToDictionary(
-            function => function.GetProperty("name").GetString()!,
-            function => function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal)).Clone());
+        return
+        [
+            .. from function in document.RootElement.EnumerateArray()
+               select (function.GetProperty("name").GetString()!,
+                   function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString()!.EndsWith("Trigger", StringComparison.Ordinal)).Clone()),
+        ];
     }
 
     private static List<MetadataRoute> ReadRoutes()
@@ -32,8 +35,8 @@ public static class FunctionsMetadata
         return
         [
             .. from function in document.RootElement.EnumerateArray()
-               where function.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "httpTrigger")
-               let trigger = function.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger")
+               let trigger = function.GetProperty("bindings").EnumerateArray().SingleOrDefault(b => b.GetProperty("type").GetString() == "httpTrigger")
+               where trigger.ValueKind == JsonValueKind.Object
                select new MetadataRoute(
                    function.GetProperty("name").GetString()!,
                    function.GetProperty("entryPoint").GetString()!,

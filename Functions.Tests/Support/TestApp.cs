@@ -2,10 +2,12 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
+using Azure.Storage.Queues;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Deletion;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions.Tests.Support;
@@ -47,6 +49,7 @@ public sealed class TestApp : IAsyncDisposable
         services.AddServerlessApp(configuration);
         services.AddSingleton(provider => new AppTables(
             provider.GetRequiredService<TableServiceClient>(), provider.GetRequiredService<ILogger<AppTables>>(), tablePrefix));
+        services.AddSingleton(PurgeJobs.FromConfiguration(configuration, tablePrefix + "-" + PurgeJobs.Name));
         configureServices?.Invoke(services);
         return new TestApp(services.BuildServiceProvider(validateScopes: true), tablePrefix);
     }
@@ -58,7 +61,9 @@ public sealed class TestApp : IAsyncDisposable
     public static Dictionary<string, string?> DefaultSettings(string connectionString) => new()
     {
         ["Tables"] = connectionString,
+        ["AzureWebJobsStorage"] = connectionString,
         ["Auth:SigningKey"] = TestSigningKey,
+        ["Auth:IdentifierHashKey"] = TestIdentifierHashKey,
         ["Auth:Issuer"] = "serverless-tests",
         ["Auth:Audience"] = "serverless-tests",
         // Mail goes nowhere unless a test points it at smtp4dev (Smtp4devServer): nothing listens on the discard port, so a
@@ -69,7 +74,16 @@ public sealed class TestApp : IAsyncDisposable
         ["Mail:Smtp:Port"] = "9",
     };
 
+    public const string TestIdentifierHashKey = "tests-only-identifier-hash-key-0123456789-abcdefghijklmnop";
+
     public const string TestSigningKey = "tests-only-signing-key-long-enough-for-hs512-too-0123456789-abcdefghijklmnop";
+
+    /// <summary>The account key the app derives from <paramref name="email"/> (a keyed hash), for reading its rows.</summary>
+    public string AccountKey(string email) => provider.GetRequiredService<Functions.Accounts.AccountKeys>().KeyOf(email);
+
+    /// <summary>This app's own purge queue (a unique name, like its tables), read with a client of the test's own.</summary>
+    public QueueClient PurgeQueue(string connectionString) =>
+        new(connectionString, Services.GetRequiredService<PurgeJobs>().QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
     public TableClient Table(string name) => provider.GetRequiredService<TableServiceClient>().GetTableClient(TablePrefix + name);
 
@@ -96,6 +110,9 @@ public sealed class TestApp : IAsyncDisposable
         context.Request.Path = queryStart < 0 ? pathAndQuery : pathAndQuery[..queryStart];
         context.Request.QueryString = queryStart < 0 ? QueryString.Empty : new QueryString(pathAndQuery[queryStart..]);
         context.RequestAborted = cancellationToken;
+        // Each request comes from an address of its own unless it says otherwise (X-Forwarded-For), as from many users:
+        // the per-address limits are tested on purpose (Reliability/AbuseLimitTests.cs), not hit by accident.
+        context.Connection.RemoteIpAddress = NextClientAddress();
         if (body is not null)
         {
             context.Request.Body = new MemoryStream(body);
@@ -122,6 +139,14 @@ public sealed class TestApp : IAsyncDisposable
         await dispatcher.DispatchAsync(context);
         return new TestResponse(context.Response.StatusCode, context.Response.Headers, context.Response.ContentType,
             Encoding.UTF8.GetString(responseBody.ToArray()));
+    }
+
+    private static int clientAddresses;
+
+    private static System.Net.IPAddress NextClientAddress()
+    {
+        var n = Interlocked.Increment(ref clientAddresses);
+        return new System.Net.IPAddress([10, (byte)(n >> 16), (byte)(n >> 8), (byte)n]);
     }
 
     /// <summary>

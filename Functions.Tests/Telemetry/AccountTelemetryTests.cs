@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Serverless.Functions.Accounts;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Tests.Support;
 
@@ -26,7 +26,7 @@ public sealed class AccountTelemetryTests(AzuriteFixture azurite)
         var failed = await app.LoginAsync(email, wrongPassword);
         var login = await app.LoginAsync(email);
         var rotated = await app.RefreshAsync(login.Json.GetProperty("refreshToken").GetString()!);
-        clock.Advance(AccountService.ConcurrentRefreshGrace);
+        clock.Advance(SessionService.ConcurrentRefreshGrace);
         await app.RefreshAsync(login.Json.GetProperty("refreshToken").GetString()!);
         for (var attempt = 0; attempt < 5; attempt++)
         {
@@ -55,7 +55,7 @@ public sealed class AccountTelemetryTests(AzuriteFixture azurite)
         string[] secrets =
         [
             AccountsTestExtensions.GoodPassword, wrongPassword, email, email.Split('@')[0], "$argon2id", user.AccessToken, user.RefreshToken,
-            login.Json.GetProperty("accessToken").GetString()!, rotated.Json.GetProperty("refreshToken").GetString()!, EmailAddress.KeyOf(email),
+            login.Json.GetProperty("accessToken").GetString()!, rotated.Json.GetProperty("refreshToken").GetString()!, app.AccountKey(email),
         ];
         foreach (var secret in secrets)
         {

@@ -5,15 +5,18 @@ using Microsoft.IdentityModel.Tokens;
 namespace Serverless.Functions.Accounts;
 
 /// <summary>The signed-in caller, as a validated access token names them.</summary>
-public sealed record Caller(string UserId, string AccountKey);
+public sealed record Caller(string UserId, string AccountKey, string? SessionId = null);
 
 /// <summary>
-/// HS256 JWTs: <c>sub</c> is the user id, <c>acct</c> the Users row key (so /me is one point read), <c>kid</c> names the key.
+/// HS256 JWTs: <c>sub</c> is the user id, <c>acct</c> the Users row key (so /me is one point read), <c>sid</c> the session
+/// it was issued for (so the sessions list knows the current one), <c>kid</c> names the key (the current one signs; the
+/// previous one, during a rotation, is still accepted).
 /// Validation pins the algorithm, checks issuer, audience and lifetime, and allows 30 seconds of clock skew.
 /// </summary>
 public sealed class AccessTokens : IDisposable
 {
     public const string AccountKeyClaim = "acct";
+    public const string SessionIdClaim = "sid";
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
 
     private readonly AuthOptions options;
@@ -34,11 +37,19 @@ public sealed class AccessTokens : IDisposable
         this.clock = clock;
         var key = new SymmetricSecurityKey(options.SigningKey) { KeyId = options.KeyId };
         signing = new SigningCredentials(key, SecurityAlgorithms.HmacSha256);
+
+        // The current key and, during a rotation, the previous one; a token names its key by kid, and only that key is
+        // tried: an unknown or missing kid is refused rather than checked against every key.
+        SecurityKey[] keys = options.PreviousSigningKey is { } previous
+            ? [key, new SymmetricSecurityKey(previous) { KeyId = options.PreviousKeyId }]
+            : [key];
         validation = new TokenValidationParameters
         {
             ValidIssuer = options.Issuer,
             ValidAudience = options.Audience,
-            IssuerSigningKey = key,
+            IssuerSigningKeys = keys,
+            IssuerSigningKeyResolver = (_, _, kid, _) => keys.Where(candidate => candidate.KeyId == kid),
+            TryAllIssuerSigningKeys = false,
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
             ClockSkew = ClockSkew,
             RequireExpirationTime = true,
@@ -53,17 +64,23 @@ public sealed class AccessTokens : IDisposable
 
     public int LifetimeSeconds => (int)options.AccessTokenLifetime.TotalSeconds;
 
-    public string Issue(string userId, string accountKey)
+    public string Issue(string userId, string accountKey, string? sessionId = null)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        var claims = new Dictionary<string, object>
+        {
+            [JwtRegisteredClaimNames.Sub] = userId,
+            [AccountKeyClaim] = accountKey,
+            [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+        };
+        if (sessionId is not null)
+        {
+            claims[SessionIdClaim] = sessionId;
+        }
+
         return handler.CreateToken(new SecurityTokenDescriptor
         {
-            Claims = new Dictionary<string, object>
-            {
-                [JwtRegisteredClaimNames.Sub] = userId,
-                [AccountKeyClaim] = accountKey,
-                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
-            },
+            Claims = claims,
             Issuer = options.Issuer,
             Audience = options.Audience,
             IssuedAt = now,
@@ -88,7 +105,7 @@ public sealed class AccessTokens : IDisposable
             return null;
         }
 
-        var caller = new Caller(userId, accountKey);
+        var caller = new Caller(userId, accountKey, result.ClaimsIdentity.FindFirst(SessionIdClaim)?.Value);
         var jwt = (JsonWebToken)result.SecurityToken;
         validated.Set(token, new ValidatedToken(caller, jwt.ValidFrom, jwt.ValidTo), new MemoryCacheEntryOptions
         {

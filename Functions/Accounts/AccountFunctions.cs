@@ -3,11 +3,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Serverless.Functions.Http;
+using Serverless.Functions.Sessions;
 
 namespace Serverless.Functions.Accounts;
 
-/// <summary>The Accounts routes of API.md: each parses the body, calls one service method and maps the outcome.</summary>
-public sealed class AccountFunctions(AccountService accounts)
+/// <summary>The Accounts routes of docs/api.md: each parses the body, calls one service method and maps the outcome.</summary>
+public sealed class AccountFunctions(AccountService accounts, SessionService sessions, ClientAddresses clients)
 {
     [Function("Signup")]
     [AllowAnonymous]
@@ -20,7 +21,7 @@ public sealed class AccountFunctions(AccountService accounts)
             return problem;
         }
 
-        var outcome = await accounts.SignupAsync(body.Value!, cancellationToken);
+        var outcome = await accounts.SignupAsync(body.Value!, clients.Of(request), request.Headers.UserAgent.ToString(), cancellationToken);
         var result = outcome.ToResult(request.HttpContext, StatusCodes.Status201Created);
         return outcome is AccountOutcome.SignedIn ? result.WithHeader("Location", "/api/me") : result;
     }
@@ -31,7 +32,7 @@ public sealed class AccountFunctions(AccountService accounts)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/login")] HttpRequest request, CancellationToken cancellationToken)
     {
         var body = await JsonBody.ReadAsync(request, ApiJson.Default.LoginRequest, cancellationToken);
-        return body.Problem ?? (await accounts.LoginAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
+        return body.Problem ?? (await accounts.LoginAsync(body.Value!, clients.Of(request), request.Headers.UserAgent.ToString(), cancellationToken)).ToResult(request.HttpContext);
     }
 
     [Function("Refresh")]
@@ -40,7 +41,7 @@ public sealed class AccountFunctions(AccountService accounts)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/refresh")] HttpRequest request, CancellationToken cancellationToken)
     {
         var body = await JsonBody.ReadAsync(request, ApiJson.Default.RefreshRequest, cancellationToken);
-        return body.Problem ?? (await accounts.RefreshAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
+        return body.Problem ?? (await sessions.RefreshAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
     }
 
     [Function("Logout")]
@@ -49,7 +50,7 @@ public sealed class AccountFunctions(AccountService accounts)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/logout")] HttpRequest request, CancellationToken cancellationToken)
     {
         var body = await JsonBody.ReadAsync(request, ApiJson.Default.RefreshRequest, cancellationToken);
-        return body.Problem ?? (await accounts.LogoutAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
+        return body.Problem ?? (await sessions.LogoutAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
     }
 
     [Function("Me")]

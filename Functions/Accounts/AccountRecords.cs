@@ -23,7 +23,30 @@ public abstract record AccountOutcome
 
     public sealed record Throttled(TimeSpan RetryAfter) : AccountOutcome;
 
+    /// <summary>The client address is over its signup or failed-login limit.</summary>
+    public sealed record ClientLimited(TimeSpan RetryAfter) : AccountOutcome;
+
+    /// <summary>This instance is hashing as many passwords as it may; nothing was done.</summary>
+    public sealed record Busy(TimeSpan RetryAfter) : AccountOutcome;
+
     public sealed record SessionEnded : AccountOutcome;
 
     public sealed record LoggedOut : AccountOutcome;
+
+    /// <summary>The access token is valid but its account no longer exists.</summary>
+    public sealed record AccountGone : AccountOutcome;
+}
+
+/// <summary>What a signed-in caller's password check came to (<see cref="AccountService.ReauthenticateAsync"/>).</summary>
+public abstract record Reauthentication
+{
+    public sealed record Verified(UserRecord User) : Reauthentication;
+
+    public sealed record WrongPassword : Reauthentication;
+
+    public sealed record Throttled(TimeSpan RetryAfter) : Reauthentication;
+
+    public sealed record AccountGone : Reauthentication;
+
+    public sealed record Busy(TimeSpan RetryAfter) : Reauthentication;
 }

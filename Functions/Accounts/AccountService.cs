@@ -1,19 +1,24 @@
 using Microsoft.Extensions.Logging;
+using Azure.Data.Tables;
+using Serverless.Functions.Items;
 using Serverless.Functions.Mail;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;
 
 namespace Serverless.Functions.Accounts;
 
-/// <summary>The accounts rules: signup, login with its throttle, refresh-token rotation, logout and the caller's profile.</summary>
+/// <summary>The accounts rules: signup, login with its throttle and the caller's profile (sessions: <see cref="SessionService"/>).</summary>
 public sealed partial class AccountService(
     UserStore users,
-    RefreshTokenStore refreshTokens,
-    LoginThrottle throttle,
+    ItemStore items,
+    SessionService sessions,
+    CredentialCheck credentials,
+    AccountKeys accountKeys,
+    HashSlots hashSlots,
+    ClientLimiter clientLimits,
     PasswordPolicy passwordPolicy,
     PasswordHasher hasher,
-    AccessTokens accessTokens,
-    AuthOptions options,
     TimeProvider clock,
     AppMetrics metrics,
     MailDelivery mail,
@@ -21,13 +26,7 @@ public sealed partial class AccountService(
 {
     public const int MaxDisplayNameLength = 64;
 
-    /// <summary>
-    /// Two refreshes with one token at once (a double click, two tabs) must give one session, not end it: the loser
-    /// that arrives just after the rotation is refused without revoking. Any other old token, or this one later, revokes.
-    /// </summary>
-    public static readonly TimeSpan ConcurrentRefreshGrace = TimeSpan.FromSeconds(10);
-
-    public async Task<AccountOutcome> SignupAsync(SignupRequest request, CancellationToken cancellationToken)
+    public async Task<AccountOutcome> SignupAsync(SignupRequest request, string clientAddress, string? userAgent, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var email = EmailAddress.TryParse(request.Email, out var emailError);
@@ -40,12 +39,44 @@ public sealed partial class AccountService(
             return new AccountOutcome.Invalid(errors);
         }
 
-        var user = new UserRecord(NewUserId(), email.Key, email.Value, displayName, hasher.Hash(request.Password!), Now());
-
-        // The verification mail's token, outbox and limit rows go into the account row's batch: no account without its mail.
-        var verification = await mail.PrepareAsync(MailPurpose.Verify, user.AccountKey, user.Email, cancellationToken);
-        if (!await users.TryAddAsync(user, mail.RowsForSignup(verification), cancellationToken))
+        string passwordHash;
+        using (var slot = hashSlots.TryTake())
         {
+            if (slot is null)
+            {
+                return new AccountOutcome.Busy(HashSlots.RetryAfter);
+            }
+
+            // Every signup that gets as far as hashing counts against its address, whether or not the email is taken.
+            if (await clientLimits.CountAsync(accountKeys.ClientKeyOf(clientAddress), ClientAction.Signup, refuseOverLimit: true, cancellationToken) is { } wait)
+            {
+                LogClientLimited(logger, "signup", TraceContext.CurrentTraceId);
+                return new AccountOutcome.ClientLimited(wait);
+            }
+
+            passwordHash = hasher.Hash(request.Password!);
+        }
+
+        var user = new UserRecord(NewUserId(), accountKeys.KeyOf(email.Value), email.Value, displayName, passwordHash, Now());
+
+        // The owner marker first: an account row never exists without it, or its items could never be written.
+        // A marker without an account (a taken email, or a crash in between) is inert: no token names its user id.
+        await items.AddMarkerAsync(user.Id, cancellationToken);
+
+        // The account's row, its first session and the verification mail's token, outbox and limit rows in one
+        // entity-group transaction: no account without its session or its mail. The mail rows replace any left from an
+        // earlier account of the email; only the account row decides whether the email is taken.
+        var verification = await mail.PrepareAsync(MailPurpose.Verify, user.AccountKey, user.Email, cancellationToken);
+        var session = sessions.Open(ViewOf(user), user.AccountKey, userAgent);
+        if (!await users.TryAddAsync(
+                user,
+                [
+                    SessionStore.InsertAction(session.Row),
+                    .. mail.RowsForSignup(verification).Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)),
+                ],
+                cancellationToken))
+        {
+            await items.DeleteMarkerAsync(user.Id, cancellationToken);
             return new AccountOutcome.EmailTaken();
         }
 
@@ -53,10 +84,10 @@ public sealed partial class AccountService(
 
         LogSignedUp(logger, user.Id, TraceContext.CurrentTraceId);
         metrics.SignedUp();
-        return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
+        return new AccountOutcome.SignedIn(session.Answer);
     }
 
-    public async Task<AccountOutcome> LoginAsync(LoginRequest request, CancellationToken cancellationToken)
+    public async Task<AccountOutcome> LoginAsync(LoginRequest request, string clientAddress, string? userAgent, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         AddError(errors, "email", string.IsNullOrWhiteSpace(request.Email) ? "Enter your email address." : null);
@@ -66,151 +97,73 @@ public sealed partial class AccountService(
             return new AccountOutcome.Invalid(errors);
         }
 
-        var accountKey = EmailAddress.KeyOf(request.Email!);
-        var password = request.Password!;
-
-        // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
-        var (storedUser, throttleState) = await users.FindForLoginAsync(accountKey, cancellationToken);
-        if (throttle.RetryAfter(throttleState) is { } wait)
+        // An address over its failed-login limit is refused from this instance's memory: no storage request, no hash.
+        var clientKey = accountKeys.ClientKeyOf(clientAddress);
+        if (clientLimits.RetryAfter(clientKey, ClientAction.FailedLogin) is { } clientWait)
         {
-            LogThrottled(logger, Hint(accountKey), TraceContext.CurrentTraceId);
+            LogClientLimited(logger, "login", TraceContext.CurrentTraceId);
             metrics.LoginAttempted(LoginOutcome.Throttled);
-            return new AccountOutcome.Throttled(wait);
+            return new AccountOutcome.ClientLimited(clientWait);
         }
 
-        var user = await VerifyAsync(storedUser, password, cancellationToken);
-        if (user is null)
+        var accountKey = accountKeys.KeyOf(request.Email!);
+        switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken))
         {
-            await throttle.RecordFailureAsync(accountKey, throttleState, cancellationToken);
-            LogLoginFailed(logger, Hint(accountKey), TraceContext.CurrentTraceId);
-            metrics.LoginAttempted(LoginOutcome.Failure);
-            return new AccountOutcome.BadCredentials();
+            case CredentialResult.Busy busy:
+                LogBusy(logger, TraceContext.CurrentTraceId);
+                return new AccountOutcome.Busy(busy.RetryAfter);
+            case CredentialResult.Throttled throttled:
+                LogThrottled(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Throttled);
+                return new AccountOutcome.Throttled(throttled.RetryAfter);
+            case CredentialResult.Verified { User: var user }:
+                LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Success);
+                return new AccountOutcome.SignedIn(await sessions.StartAsync(ViewOf(user), user.AccountKey, userAgent, cancellationToken));
+            default:
+                await clientLimits.CountAsync(clientKey, ClientAction.FailedLogin, refuseOverLimit: false, cancellationToken);
+                LogLoginFailed(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Failure);
+                return new AccountOutcome.BadCredentials();
         }
-
-        await throttle.ResetAsync(accountKey, throttleState, cancellationToken);
-        LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
-        metrics.LoginAttempted(LoginOutcome.Success);
-        return new AccountOutcome.SignedIn(await StartSessionAsync(user, cancellationToken));
     }
 
-    public async Task<AccountOutcome> RefreshAsync(RefreshRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// A signed-in caller proves their password again (before deleting the account): the login's one password check
+    /// (attempt reserved before hashing, counted when wrong), so a stolen access token gives no more guesses than the login form.
+    /// </summary>
+    public async Task<Reauthentication> ReauthenticateAsync(Caller caller, string password, CancellationToken cancellationToken)
     {
-        if (MissingRefreshToken(request) is { } invalid)
+        switch (await credentials.VerifyAsync(caller.AccountKey, password, cancellationToken))
         {
-            return invalid;
+            case CredentialResult.Busy busy:
+                return new Reauthentication.Busy(busy.RetryAfter);
+            case CredentialResult.Throttled throttled:
+                LogThrottled(logger, AccountKeys.Hint(caller.AccountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Throttled);
+                return new Reauthentication.Throttled(throttled.RetryAfter);
+            case CredentialResult.Verified { User: var user } when user.Id == caller.UserId:
+                return new Reauthentication.Verified(user);
+            case CredentialResult.Verified:
+                return new Reauthentication.AccountGone();
+            default:
+                // Not the account's password, or no account any more (deleted meanwhile): only the wrong path pays this read.
+                if (await users.FindAsync(caller.AccountKey, cancellationToken) is not { } account || account.Id != caller.UserId)
+                {
+                    return new Reauthentication.AccountGone();
+                }
+
+                LogLoginFailed(logger, AccountKeys.Hint(caller.AccountKey), TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Failure);
+                return new Reauthentication.WrongPassword();
         }
-
-        if (RefreshToken.TryParse(request.RefreshToken) is not { } presented
-            || await refreshTokens.FindAsync(presented.FamilyId, cancellationToken) is not { } family
-            || family.Revoked || family.ExpiresAt <= Now())
-        {
-            return new AccountOutcome.SessionEnded();
-        }
-
-        if (!FixedTimeEquals(presented.SecretHash, family.SecretHash))
-        {
-            if (family.PreviousSecretHash is { } previous && FixedTimeEquals(presented.SecretHash, previous)
-                && Now() - family.RotatedAt < ConcurrentRefreshGrace)
-            {
-                return new AccountOutcome.SessionEnded();
-            }
-
-            // An old, already rotated token: whoever holds it may have stolen it, so the whole session ends.
-            await refreshTokens.RevokeAsync(family.FamilyId, cancellationToken);
-            LogRefreshReuse(logger, family.UserId, TraceContext.CurrentTraceId);
-            metrics.RefreshTokenReused();
-            return new AccountOutcome.SessionEnded();
-        }
-
-        var next = presented.Rotate();
-        var rotated = family with
-        {
-            SecretHash = next.SecretHash,
-            ExpiresAt = Now() + options.RefreshTokenLifetime,
-            PreviousSecretHash = family.SecretHash,
-            RotatedAt = Now(),
-        };
-        if (!await refreshTokens.TryReplaceAsync(rotated, cancellationToken))
-        {
-            return new AccountOutcome.SessionEnded();
-        }
-
-        var user = new UserView(family.UserId, family.Email, family.DisplayName, family.UserCreatedAt, family.EmailVerified);
-        return new AccountOutcome.SignedIn(NewSession(user, family.AccountKey, next));
     }
-
-    /// <summary>Ends the token's session; an unknown or already ended one is just as logged out.</summary>
-    public async Task<AccountOutcome> LogoutAsync(RefreshRequest request, CancellationToken cancellationToken)
-    {
-        if (MissingRefreshToken(request) is { } invalid)
-        {
-            return invalid;
-        }
-
-        if (RefreshToken.TryParse(request.RefreshToken) is { } presented)
-        {
-            await refreshTokens.RevokeAsync(presented.FamilyId, cancellationToken);
-        }
-
-        return new AccountOutcome.LoggedOut();
-    }
-
-    private static AccountOutcome.Invalid? MissingRefreshToken(RefreshRequest request) =>
-        string.IsNullOrEmpty(request.RefreshToken)
-            ? new AccountOutcome.Invalid(new Dictionary<string, string[]> { ["refreshToken"] = ["Send the refresh token of the session."] })
-            : null;
 
     public async Task<UserView?> GetProfileAsync(Caller caller, CancellationToken cancellationToken)
     {
         var user = await users.FindAsync(caller.AccountKey, cancellationToken);
         return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
     }
-
-    // No stored password is this long or this malformed, and hashing it would only cost us (or throw).
-    private static bool CannotMatch(string password) =>
-        Text.CodePoints(password) > AuthOptions.MaxPasswordLength || !Text.TryNormalize(password, out _, trim: false);
-
-    private async Task<UserRecord?> VerifyAsync(UserRecord? user, string password, CancellationToken cancellationToken)
-    {
-        if (CannotMatch(password))
-        {
-            return null;
-        }
-
-        if (user is null)
-        {
-            hasher.VerifyNothing(password);
-            return null;
-        }
-
-        var check = hasher.Verify(password, user.PasswordHash);
-        if (check == PasswordCheck.NeedsUpgrade)
-        {
-            await users.TryReplacePasswordHashAsync(user, hasher.Hash(password), cancellationToken);
-            LogHashUpgraded(logger, user.Id);
-        }
-
-        return check == PasswordCheck.Wrong ? null : user;
-    }
-
-    /// <summary>A new session for the user (after a login, a signup or a password reset).</summary>
-    public async Task<Session> StartSessionAsync(UserRecord user, CancellationToken cancellationToken)
-    {
-        var token = RefreshToken.NewFamily();
-        await refreshTokens.AddAsync(
-            new RefreshFamily(token.FamilyId, token.SecretHash, user.Id, user.AccountKey, user.Email, user.DisplayName, user.CreatedAt,
-                Now() + options.RefreshTokenLifetime, Revoked: false) { EmailVerified = user.EmailVerified },
-            cancellationToken);
-        return NewSession(ViewOf(user), user.AccountKey, token);
-    }
-
-    private Session NewSession(UserView user, string accountKey, RefreshToken refreshToken) => new(
-        user,
-        accessTokens.Issue(user.Id, accountKey),
-        "Bearer",
-        accessTokens.LifetimeSeconds,
-        refreshToken.ToString(),
-        (int)options.RefreshTokenLifetime.TotalSeconds);
 
     private static string? ValidDisplayName(string? input, out string? error)
     {
@@ -238,16 +191,9 @@ public sealed partial class AccountService(
         }
     }
 
-    private static bool FixedTimeEquals(string a, string b) =>
-        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.ASCII.GetBytes(a), System.Text.Encoding.ASCII.GetBytes(b));
-
     private static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified);
 
     private static string NewUserId() => Guid.CreateVersion7().ToString("N");
-
-    // Enough of the email's key to follow one account through the logs; not the email, and not reversible.
-    private static string Hint(string accountKey) => accountKey[..8];
 
     private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 
@@ -263,9 +209,9 @@ public sealed partial class AccountService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Login throttled for account {AccountHint} (trace {TraceId})")]
     private static partial void LogThrottled(ILogger logger, string accountHint, string? traceId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refresh token reuse for user {UserId}: session revoked (trace {TraceId})")]
-    private static partial void LogRefreshReuse(ILogger logger, string userId, string? traceId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client address over its {Action} limit (trace {TraceId})")]
+    private static partial void LogClientLimited(ILogger logger, string action, string? traceId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Password hash of user {UserId} upgraded to the current cost")]
-    private static partial void LogHashUpgraded(ILogger logger, string userId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Password hashing at capacity: request refused with 503 (trace {TraceId})")]
+    private static partial void LogBusy(ILogger logger, string? traceId);
 }

@@ -14,48 +14,49 @@ public sealed record AuthOptions
     private const string DevelopmentKeyMarker = "DEVELOPMENT-ONLY";
 
     public required byte[] SigningKey { get; init; }
-    public string KeyId { get; init; } = "k1";
+
+    /// <summary>The signing key before the last rotation: tokens and item cursors it signed stay valid; nothing new is signed with it.</summary>
+    public byte[]? PreviousSigningKey { get; init; }
+
+    /// <summary>The <c>kid</c> of tokens signed with <see cref="SigningKey"/>, derived from the key so a rotation changes it.</summary>
+    public string KeyId => KeyIdOf(SigningKey);
+
+    public string? PreviousKeyId => PreviousSigningKey is null ? null : KeyIdOf(PreviousSigningKey);
+
+    /// <summary>The HMAC secret of <see cref="AccountKeys"/>. Changing it changes every account's key: the accounts stored under the old keys are lost.</summary>
+    public required byte[] IdentifierHashKey { get; init; }
+
     public string Issuer { get; init; } = "serverless";
     public string Audience { get; init; } = "serverless";
     public TimeSpan AccessTokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
     public TimeSpan RefreshTokenLifetime { get; init; } = TimeSpan.FromDays(14);
+
+    /// <summary>How long a session lasts from its login, however often it is refreshed (docs/api.md: default 90 days).</summary>
+    public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromDays(90);
     public int MinPasswordLength { get; init; } = DefaultMinPasswordLength;
     public Argon2Settings Argon2 { get; init; } = Argon2Settings.Default;
 
     public static AuthOptions FromConfiguration(IConfiguration configuration)
     {
         var section = configuration.GetSection(Section);
-        var key = section["SigningKey"];
-        if (string.IsNullOrEmpty(key))
-        {
-            throw new InvalidOperationException("Setting 'Auth__SigningKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48).");
-        }
+        var keyBytes = SecretFrom(section, "SigningKey")
+            ?? throw new InvalidOperationException("Setting 'Auth__SigningKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48).");
 
-        if (key.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
-        {
-            // App Service passes the reference text through when it cannot resolve it; that text is no secret.
-            throw new InvalidOperationException("Setting 'Auth__SigningKey' is an unresolved Key Vault reference: check the app identity's access to the vault.");
-        }
-
-        var keyBytes = Encoding.UTF8.GetBytes(key);
-        if (keyBytes.Length < MinSigningKeyBytes)
-        {
-            throw new InvalidOperationException($"Setting 'Auth__SigningKey' is too short: it must be at least {MinSigningKeyBytes} bytes (256 bits).");
-        }
-
-        if (key.Contains(DevelopmentKeyMarker, StringComparison.Ordinal) && IsRunningInAzure())
-        {
-            throw new InvalidOperationException("Setting 'Auth__SigningKey' holds the development-only key from local.settings.json.example; Azure needs its own secret.");
-        }
+        // The key before the last rotation, accepted (never used to sign) so tokens and cursors it signed keep working.
+        var previousKeyBytes = SecretFrom(section, "PreviousSigningKey");
+        var identifierHashKey = SecretFrom(section, "IdentifierHashKey")
+            ?? throw new InvalidOperationException("Setting 'Auth__IdentifierHashKey' is missing: set it to a random secret of at least 32 bytes (e.g. openssl rand -base64 48), kept for the life of the data: account keys are derived from it.");
 
         var options = new AuthOptions
         {
             SigningKey = keyBytes,
-            KeyId = section["KeyId"] ?? "k1",
+            PreviousSigningKey = previousKeyBytes is null || previousKeyBytes.AsSpan().SequenceEqual(keyBytes) ? null : previousKeyBytes,
+            IdentifierHashKey = identifierHashKey,
             Issuer = section["Issuer"] ?? "serverless",
             Audience = section["Audience"] ?? "serverless",
             AccessTokenLifetime = Seconds(section, "AccessTokenLifetimeSeconds", TimeSpan.FromMinutes(15), min: 60),
             RefreshTokenLifetime = Seconds(section, "RefreshTokenLifetimeSeconds", TimeSpan.FromDays(14), min: 300),
+            SessionLifetime = Seconds(section, "SessionLifetimeSeconds", TimeSpan.FromDays(90), min: 300),
             MinPasswordLength = Integer(section, "MinPasswordLength", DefaultMinPasswordLength, LowestMinPasswordLength, MaxPasswordLength),
             Argon2 = new Argon2Settings(
                 MemoryKiB: Integer(section, "Argon2:MemoryKiB", Argon2Settings.Default.MemoryKiB, Argon2Settings.Default.MemoryKiB, 4 * 1024 * 1024),
@@ -63,6 +64,42 @@ public sealed record AuthOptions
                 Parallelism: 1),
         };
         return options;
+    }
+
+    /// <summary>
+    /// A key's id: the first 96 bits of an HMAC of a fixed label under the key, base64url. Anyone may read it (it is in
+    /// every token header); it tells nothing about the key, and two keys get the same id only by a 2^-96 chance.
+    /// </summary>
+    public static string KeyIdOf(byte[] key) =>
+        Base64Url.Encode(System.Security.Cryptography.HMACSHA256.HashData(key, "serverless signing key id v1"u8).AsSpan(0, 12));
+
+    // Null when the setting is absent or empty; otherwise checked as strictly as the signing key.
+    private static byte[]? SecretFrom(IConfigurationSection section, string name)
+    {
+        var key = section[name];
+        if (string.IsNullOrEmpty(key))
+        {
+            return null;
+        }
+
+        if (key.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
+        {
+            // App Service passes the reference text through when it cannot resolve it; that text is no secret.
+            throw new InvalidOperationException($"Setting 'Auth__{name}' is an unresolved Key Vault reference: check the app identity's access to the vault.");
+        }
+
+        var keyBytes = Encoding.UTF8.GetBytes(key);
+        if (keyBytes.Length < MinSigningKeyBytes)
+        {
+            throw new InvalidOperationException($"Setting 'Auth__{name}' is too short: it must be at least {MinSigningKeyBytes} bytes (256 bits).");
+        }
+
+        if (key.Contains(DevelopmentKeyMarker, StringComparison.Ordinal) && IsRunningInAzure())
+        {
+            throw new InvalidOperationException($"Setting 'Auth__{name}' holds the development-only key from local.settings.json.example; Azure needs its own secret.");
+        }
+
+        return keyBytes;
     }
 
     private static bool IsRunningInAzure() => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WEBSITE_INSTANCE_ID"));

@@ -1,17 +1,13 @@
-using System.Globalization;
 using System.Net.Mail;
-using System.Security.Cryptography;
-using System.Text;
 using Serverless.Functions.Validation;
 
 namespace Serverless.Functions.Accounts;
 
 /// <summary>
-/// An email as the API accepts it: trimmed, Unicode NFC, at most 254 characters, one plain address.
-/// <see cref="Key"/> is the table key: the SHA-256 of its lower-cased form, so the comparison ignores case and
-/// no raw email character (<c>/ \ # ?</c> among them) ever reaches a key.
+/// An email as the API accepts it: trimmed, Unicode NFC, at most 254 characters, one plain address. Its table key is
+/// <see cref="AccountKeys.KeyOf"/>, a keyed hash.
 /// </summary>
-public sealed record EmailAddress(string Value, string Key)
+public sealed record EmailAddress(string Value)
 {
     public const int MaxLength = 254;
 
@@ -38,14 +34,7 @@ public sealed record EmailAddress(string Value, string Key)
             return null;
         }
 
-        return new EmailAddress(value, KeyOf(value));
-    }
-
-    /// <summary>The key for any input, valid or not, so the login throttle counts unknown and malformed emails too.</summary>
-    public static string KeyOf(string email)
-    {
-        var normalized = Text.TryNormalize(email, out var value) ? value : email;
-        return Base64Url.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(normalized.ToLower(CultureInfo.InvariantCulture))));
+        return new EmailAddress(value);
     }
 
     private static bool IsPlainAddress(string value)

@@ -1,60 +1,56 @@
 namespace Serverless.Functions.Accounts;
 
 /// <summary>
-/// API.md's throttle: after 5 failed logins for one email within 15 minutes, refuse further attempts until
-/// 15 minutes after the last failure. Known and unknown emails are counted alike.
+/// docs/api.md's throttle: at most 5 password verifications for one email within 15 minutes, whatever the concurrency; once
+/// they are spent, attempts are refused until 15 minutes after the last one. A success clears the count. Known and
+/// unknown emails are counted alike.
 /// </summary>
+/// <remarks>
+/// An attempt is reserved with a conditional write before any hashing, so parallel requests cannot all check a password
+/// against one stale count: of the requests that read the same row, one write lands and the others are refused
+/// (<see cref="LostRace"/>) without hashing. A burst therefore gets no more verifications than a sequence.
+/// </remarks>
 public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
 {
-    public const int MaxFailures = 5;
+    public const int MaxAttempts = 5;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
 
-    // Concurrent failures for one email retry their conditional write; each round at least one of them lands.
-    // The wait before a retry is random up to a cap that doubles each time (full jitter), so a burst spreads out
-    // instead of re-colliding: that keeps both the storage transactions and the time under contention down.
-    private const int MaxWriteAttempts = 100;
-    private const int FirstBackoffMilliseconds = 8;
-    private const int MaxBackoffMilliseconds = 250;
+    /// <summary>What a request that lost the reservation race is told to wait: the winner's check is over by then.</summary>
+    public static readonly TimeSpan LostRace = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long the caller must wait, or null when an attempt is allowed now.</summary>
+    /// <summary>How long the caller must wait given the row as read, or null when an attempt may be reserved now.</summary>
     public TimeSpan? RetryAfter(ThrottleState? state)
     {
-        if (state is null || state.Failures < MaxFailures)
+        if (state is null || state.Attempts < MaxAttempts)
         {
             return null;
         }
 
-        var wait = state.LastFailure + Window - clock.GetUtcNow().UtcDateTime;
+        var wait = state.LastAttempt + Window - Now();
         return wait > TimeSpan.Zero ? wait : null;
     }
 
-    /// <summary>Counts one failure; starts from <paramref name="read"/> and re-reads only when another request got there first.</summary>
-    public async Task RecordFailureAsync(string accountKey, ThrottleState? read, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reserves one verification on top of <paramref name="read"/>: the saved row (keep it to clear the count after a
+    /// success), or null when the budget is spent or another request changed the row first.
+    /// </summary>
+    public async Task<ThrottleState?> TryReserveAsync(string accountKey, ThrottleState? read, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < MaxWriteAttempts; attempt++)
+        if (RetryAfter(read) is not null)
         {
-            var now = clock.GetUtcNow().UtcDateTime;
-            var next = read is not null && now - read.WindowStart < Window
-                ? new ThrottleState(read.Failures + 1, read.WindowStart, now)
-                : new ThrottleState(1, now, now);
-            if (await store.TrySaveAsync(accountKey, read, next, cancellationToken))
-            {
-                return;
-            }
-
-            await Task.Delay(Backoff(attempt), cancellationToken);
-            read = await store.FindAsync(accountKey, cancellationToken);
+            return null;
         }
 
-        throw new InvalidOperationException($"A failed login could not be counted after {MaxWriteAttempts} attempts.");
+        var now = Now();
+        var next = read is not null && now - read.WindowStart < Window && read.Attempts < MaxAttempts
+            ? new ThrottleState(read.Attempts + 1, read.WindowStart, now)
+            : new ThrottleState(1, now, now);
+        return await store.TrySaveAsync(accountKey, read, next, cancellationToken);
     }
 
-    private static TimeSpan Backoff(int attempt)
-    {
-        var cap = Math.Min(FirstBackoffMilliseconds << Math.Min(attempt, 5), MaxBackoffMilliseconds);
-        return TimeSpan.FromMilliseconds(Random.Shared.Next(1, cap + 1));
-    }
+    /// <summary>A success resets the count: the row goes, unless another attempt was reserved since this one.</summary>
+    public Task ClearAsync(string accountKey, ThrottleState reserved, CancellationToken cancellationToken) =>
+        store.TryDeleteAsync(accountKey, reserved, cancellationToken);
 
-    public Task ResetAsync(string accountKey, ThrottleState? read, CancellationToken cancellationToken) =>
-        read is null ? Task.CompletedTask : store.TryDeleteAsync(accountKey, read, cancellationToken);
+    private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 }

@@ -20,6 +20,7 @@ public sealed class PasswordHasher
     private static readonly byte[] DummyHash = new byte[HashBytes];
 
     private readonly Argon2Settings current;
+    private long derivations;
 
     // No hash is made here: this runs on a cold start's first request, and an Argon2id hash there cost that request tens of ms.
     public PasswordHasher(AuthOptions options)
@@ -27,7 +28,14 @@ public sealed class PasswordHasher
         current = options.Argon2;
     }
 
-    public string Hash(string password) => Hash(password, current);
+    /// <summary>Argon2id derivations this instance has run (hashes, verifications and dummy verifications): what a request costs in CPU.</summary>
+    public long Derivations => Interlocked.Read(ref derivations);
+
+    public string Hash(string password)
+    {
+        Interlocked.Increment(ref derivations);
+        return Hash(password, current);
+    }
 
     public static string Hash(string password, Argon2Settings settings)
     {
@@ -45,6 +53,7 @@ public sealed class PasswordHasher
             return PasswordCheck.Wrong;
         }
 
+        Interlocked.Increment(ref derivations);
         var actual = Derive(password, salt, settings);
         if (!CryptographicOperations.FixedTimeEquals(actual, expected))
         {
@@ -55,8 +64,11 @@ public sealed class PasswordHasher
     }
 
     /// <summary>Spends one verification's time when there is no account, so timing does not tell which emails exist.</summary>
-    public void VerifyNothing(string password) =>
+    public void VerifyNothing(string password)
+    {
+        Interlocked.Increment(ref derivations);
         _ = CryptographicOperations.FixedTimeEquals(Derive(password, DummySalt, current), DummyHash);
+    }
 
     private static byte[] Derive(string password, byte[] salt, Argon2Settings settings)
     {

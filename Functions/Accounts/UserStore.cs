@@ -11,28 +11,28 @@ public sealed record UserRecord(string Id, string AccountKey, string Email, stri
     public ETag ETag { get; init; }
 }
 
-/// <summary>The Users table: one row per account, keyed by the email's key, so a duplicate signup is a 409 from storage.</summary>
+/// <summary>
+/// The Users table: one partition per email key, holding the account's row (row key = the partition key, so a duplicate
+/// signup is a 409 from storage) and every other row of the account.
+/// </summary>
 public sealed class UserStore(AppTables tables)
 {
     public const string EmailVerifiedProperty = nameof(UserEntity.EmailVerified);
     public const string PasswordHashProperty = nameof(UserEntity.PasswordHash);
 
     /// <summary>
-    /// Inserts the account's row together with <paramref name="alongside"/> (rows of the same partition, e.g. the
-    /// verification mail's token and outbox rows) in one entity-group batch: one transaction, all or nothing. Those rows
-    /// replace any left from an earlier account of the email; only the account row decides whether the email is taken.
+    /// Inserts the account's row together with <paramref name="alongside"/> (other rows of its partition, such as its first
+    /// session) in one entity-group transaction: all or nothing, one billed transaction. False when the email is taken.
     /// </summary>
-    public async Task<bool> TryAddAsync(UserRecord user, IEnumerable<ITableEntity> alongside, CancellationToken cancellationToken)
+    public async Task<bool> TryAddAsync(UserRecord user, IEnumerable<TableTransactionAction> alongside, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         try
         {
-            await table.SubmitTransactionAsync(
-                [new(TableTransactionActionType.Add, UserEntity.From(user)), .. alongside.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row))],
-                cancellationToken);
+            await table.SubmitTransactionAsync([new TableTransactionAction(TableTransactionActionType.Add, UserEntity.From(user)), .. alongside], cancellationToken);
             return true;
         }
-        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
+        catch (TableTransactionFailedException exception) when (exception.Status == 409)
         {
             // A resent insert whose first answer was lost meets its own row: that is this signup, not a taken email.
             return await FindAsync(user.AccountKey, cancellationToken) is { } stored && stored.Id == user.Id;
@@ -73,6 +73,53 @@ public sealed class UserStore(AppTables tables)
         return (user, throttle);
     }
 
+    /// <summary>
+    /// Deletes every row of the account's partition, whatever its kind (throttle, sessions, mail tokens…), in entity-group
+    /// batches of at most 100, the account's own row last: until it goes, the email cannot sign up again, so nothing of a new
+    /// account can be in the partition. Does nothing when the partition's account is not <paramref name="userId"/>'s (already
+    /// deleted, and perhaps signed up again). Safe to repeat and to run twice at once.
+    /// </summary>
+    public async Task DeleteAccountRowsAsync(string accountKey, string userId, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        for (var attempt = 0; attempt < MaxDeleteRounds; attempt++)
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {accountKey}"),
+                select: DeletionColumns, cancellationToken: cancellationToken))
+            {
+                rows.Add(row);
+            }
+
+            if (rows.Find(row => row.RowKey == accountKey) is not { } account || account.GetString(nameof(UserEntity.UserId)) != userId)
+            {
+                return;
+            }
+
+            var ordered = rows.Where(row => row.RowKey != accountKey).Select(row => row.RowKey).Append(accountKey).ToList();
+            try
+            {
+                foreach (var batch in ordered.Chunk(MaxBatchSize))
+                {
+                    await table.SubmitTransactionAsync(batch.Select(rowKey =>
+                        new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(accountKey, rowKey), ETag.All)), cancellationToken);
+                }
+
+                return;
+            }
+            catch (TableTransactionFailedException exception) when (TableErrors.IsNotFound(exception))
+            {
+                // A row went meanwhile (a concurrent deletion, a throttle reset): read what is left and go on.
+            }
+        }
+
+        throw new InvalidOperationException($"The rows of an account could not be deleted in {MaxDeleteRounds} rounds.");
+    }
+
+    private const int MaxBatchSize = 100;
+    private const int MaxDeleteRounds = 20;
+    private static readonly string[] DeletionColumns = ["RowKey", nameof(UserEntity.UserId)];
+
     /// <summary>Stores a stronger hash; a concurrent change wins, and the next login upgrades instead.</summary>
     public async Task TryReplacePasswordHashAsync(UserRecord user, string passwordHash, CancellationToken cancellationToken)
     {
@@ -87,6 +134,27 @@ public sealed class UserStore(AppTables tables)
         }
     }
 
+    /// <summary>
+    /// Stores a new password hash if the account's row is unchanged since <paramref name="user"/> was read, in one
+    /// entity-group transaction with <paramref name="alongside"/> (ending and starting sessions). False when anything in
+    /// the batch met a concurrent change (the row changed, a session already gone); nothing is written then.
+    /// </summary>
+    public async Task<bool> TryReplacePasswordHashAsync(UserRecord user, string passwordHash, IEnumerable<TableTransactionAction> alongside,
+        CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            var replace = new TableTransactionAction(TableTransactionActionType.UpdateReplace, UserEntity.From(user with { PasswordHash = passwordHash }), user.ETag);
+            await table.SubmitTransactionAsync([replace, .. alongside], cancellationToken);
+            return true;
+        }
+        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 409 or 412)
+        {
+            return false;
+        }
+    }
+
     private sealed class UserEntity : ITableEntity
     {
         public string PartitionKey { get; set; } = "";
@@ -97,8 +165,9 @@ public sealed class UserStore(AppTables tables)
         public string Email { get; set; } = "";
         public string? DisplayName { get; set; }
         public string PasswordHash { get; set; } = "";
-        public DateTime CreatedAt { get; set; }
+
         public bool EmailVerified { get; set; }
+        public DateTime CreatedAt { get; set; }
 
         public static UserEntity From(UserRecord user) => new()
         {
@@ -108,8 +177,8 @@ public sealed class UserStore(AppTables tables)
             Email = user.Email,
             DisplayName = user.DisplayName,
             PasswordHash = user.PasswordHash,
-            CreatedAt = user.CreatedAt,
             EmailVerified = user.EmailVerified,
+            CreatedAt = user.CreatedAt,
         };
 
         // Rows are read untyped, as the login's query returns the account's row and its throttle row together.

@@ -4,6 +4,8 @@ using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Items;
 using Serverless.Functions.Mail;
+using Serverless.Functions.Passwords;
+using Serverless.Functions.Sessions;
 
 namespace Serverless.Functions.Http;
 
@@ -30,4 +32,8 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(PasswordResetRequest))]
 [JsonSerializable(typeof(PasswordResetConfirmRequest))]
 [JsonSerializable(typeof(MailAccepted))]
+[JsonSerializable(typeof(SessionList))]
+[JsonSerializable(typeof(PasswordChangeRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Deletion.DeleteAccountRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Deletion.PurgeMessage))]
 public sealed partial class ApiJson : JsonSerializerContext;

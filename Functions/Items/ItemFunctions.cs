@@ -5,18 +5,14 @@ using Serverless.Functions.Http;
 
 namespace Serverless.Functions.Items;
 
-/// <summary>The Items routes of API.md; all need a signed-in caller and touch only that caller's items.</summary>
+/// <summary>The Items routes of docs/api.md; all need a signed-in caller and touch only that caller's items.</summary>
 public sealed class ItemFunctions(ItemService items)
 {
     [Function("ListItems")]
     public async Task<IActionResult> List(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "items")] HttpRequest request, CancellationToken cancellationToken)
-    {
-        var (page, errors) = await items.ListAsync(request.GetCaller().UserId, Single(request, "limit"), Single(request, "cursor"), cancellationToken);
-        return page is null
-            ? Problems.Validation(request.HttpContext, errors!)
-            : ApiResult.Json(StatusCodes.Status200OK, page, ApiJson.Default.ItemPage).WithHeader("Cache-Control", "no-store");
-    }
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "items")] HttpRequest request, CancellationToken cancellationToken) =>
+        (await items.ListAsync(request.GetCaller().UserId, Single(request, "limit"), Single(request, "cursor"), cancellationToken))
+            .ToResult(request.HttpContext);
 
     [Function("CreateItem")]
     public async Task<IActionResult> Create(
@@ -28,7 +24,7 @@ public sealed class ItemFunctions(ItemService items)
             return problem;
         }
 
-        var outcome = await items.CreateAsync(request.GetCaller().UserId, body.Value!, cancellationToken);
+        var outcome = await items.CreateAsync(request.GetCaller().UserId, body.Value!, Single(request.Headers, ItemService.IdempotencyKeyHeader), cancellationToken);
         var result = outcome.ToResult(request.HttpContext, StatusCodes.Status201Created);
         return outcome is ItemOutcome.Done done ? result.WithHeader("Location", "/api/items/" + done.Stored.Item.Id) : result;
     }
@@ -56,4 +52,8 @@ public sealed class ItemFunctions(ItemService items)
     // A repeated query parameter is as wrong as a malformed one; "limit=1&limit=2" is not quietly the first.
     private static string? Single(HttpRequest request, string name) =>
         request.Query.TryGetValue(name, out var values) ? (values.Count == 1 ? values[0] ?? "" : "") : null;
+
+    // The same for a header: two Idempotency-Key headers are no key at all, not the first one.
+    private static string? Single(IHeaderDictionary headers, string name) =>
+        headers.TryGetValue(name, out var values) ? (values.Count == 1 ? values[0] ?? "" : "") : null;
 }

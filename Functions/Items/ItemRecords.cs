@@ -21,4 +21,14 @@ public abstract record ItemOutcome
     public sealed record PreconditionFailed : ItemOutcome;
 
     public sealed record Deleted : ItemOutcome;
+
+    /// <summary>An Idempotency-Key this user already sent, within 24 hours, with another body.</summary>
+    public sealed record IdempotencyKeyReused : ItemOutcome;
+
+    /// <summary>An Idempotency-Key whose item has been deleted since it was created.</summary>
+    public sealed record CreatedItemGone : ItemOutcome;
+    public sealed record Listed(ItemPage Page) : ItemOutcome;
+
+    /// <summary>The caller's account was deleted (its owner marker is gone), though the access token is still valid.</summary>
+    public sealed record AccountGone : ItemOutcome;
 }

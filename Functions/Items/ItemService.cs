@@ -12,6 +12,9 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
     public const int MaxDescriptionLength = 2000;
     public const int DefaultLimit = 20;
     public const int MaxLimit = 100;
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const int MaxIdempotencyKeyLength = 64;
+    public static readonly TimeSpan IdempotencyKeyLifetime = TimeSpan.FromHours(24);
 
     public async Task<ItemOutcome> CreateAsync(string userId, ItemRequest request, CancellationToken cancellationToken)
     {
@@ -25,10 +28,16 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         {
             var now = clock.GetUtcNow().UtcDateTime;
             var item = new ItemView(ItemId.New(now), Title(request), Description(request), now, now);
-            if (await store.TryAddAsync(userId, item, cancellationToken) is { } etag)
+            var result = await store.TryAddAsync(userId, item, cancellationToken);
+            if (result.Status == WriteStatus.AccountGone)
+            {
+                return new ItemOutcome.AccountGone();
+            }
+
+            if (result.Status == WriteStatus.Done)
             {
                 LogCreated(logger, item.Id, userId);
-                return new ItemOutcome.Done(new StoredItem(item, etag));
+                return new ItemOutcome.Done(new StoredItem(item, result.ETag!));
             }
 
             if (attempt == 2)
@@ -38,10 +47,101 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         }
     }
 
-    public async Task<ItemOutcome> GetAsync(string userId, string id, CancellationToken cancellationToken) =>
-        ItemId.IsValid(id) && await store.FindAsync(userId, id, cancellationToken) is { } stored
-            ? new ItemOutcome.Done(stored)
+    /// <summary>
+    /// A create that may carry an Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the key's row is written in
+    /// the same batch as the item, so one storage transaction still creates both. A key already used by this user within
+    /// 24 hours answers with the item it created (a second and third request, on this path only); with another body, 422.
+    /// </summary>
+    public async Task<ItemOutcome> CreateAsync(string userId, ItemRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is null)
+        {
+            return await CreateAsync(userId, request, cancellationToken);
+        }
+
+        var invalid = Validate(request);
+        if (!IsValidIdempotencyKey(idempotencyKey))
+        {
+            var errors = new Dictionary<string, string[]>(invalid?.Errors ?? new Dictionary<string, string[]>())
+            {
+                [IdempotencyKeyHeader] = [$"Use 1 to {MaxIdempotencyKeyLength} visible ASCII characters, once; a fresh UUID per new item does."],
+            };
+            return new ItemOutcome.Invalid(errors);
+        }
+
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var requestHash = RequestHash(Title(request), Description(request));
+        ETag? expiredKey = null;
+
+        // Each round either stores the item, answers from the key row, or learns something that changes the next
+        // round (the key row expired, or was removed); a fourth round would need three such changes within one request.
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            var item = new ItemView(ItemId.New(now), Title(request), Description(request), now, now);
+            var row = new IdempotencyKeyRow(idempotencyKey, item.Id, requestHash, now + IdempotencyKeyLifetime);
+            var added = await store.TryAddWithKeyAsync(userId, item, row, expiredKey, cancellationToken);
+            if (added.AccountGone)
+            {
+                return new ItemOutcome.AccountGone();
+            }
+
+            if (!added.Refused)
+            {
+                LogCreated(logger, item.Id, userId);
+                return new ItemOutcome.Done(new StoredItem(item, added.ETag!));
+            }
+
+            var existing = await store.FindKeyAsync(userId, idempotencyKey, cancellationToken);
+            if (existing is null || existing.Row.ExpiresAt <= now)
+            {
+                expiredKey = existing?.ETag;
+                continue;
+            }
+
+            if (existing.Row.RequestHash != requestHash)
+            {
+                LogKeyReused(logger, userId);
+                return new ItemOutcome.IdempotencyKeyReused();
+            }
+
+            LogReplayed(logger, existing.Row.ItemId, userId);
+            var read = await store.FindAsync(userId, existing.Row.ItemId, cancellationToken);
+            return read.AccountGone ? new ItemOutcome.AccountGone()
+                : read.Item is { } stored ? new ItemOutcome.Done(stored)
+                : new ItemOutcome.CreatedItemGone();
+        }
+
+        throw new InvalidOperationException("An Idempotency-Key row kept changing under four create attempts in a row.");
+    }
+
+    /// <summary>1 to 64 visible ASCII characters (VCHAR, %x21-7E), as docs/api.md has it.</summary>
+    public static bool IsValidIdempotencyKey(string key) =>
+        key.Length is > 0 and <= MaxIdempotencyKeyLength && key.All(c => c is >= '!' and <= '~');
+
+    // What the item is made of after normalization, so "Milk" and "Milk " (trimmed alike) are the same request.
+    private static string RequestHash(string title, string? description)
+    {
+        var text = $"{title.Length}:{title}\n{(description is null ? "-" : description.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + description)}";
+        return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
+    public async Task<ItemOutcome> GetAsync(string userId, string id, CancellationToken cancellationToken)
+    {
+        if (!ItemId.IsValid(id))
+        {
+            return new ItemOutcome.NotFound();
+        }
+
+        var read = await store.FindAsync(userId, id, cancellationToken);
+        return read.AccountGone ? new ItemOutcome.AccountGone()
+            : read.Item is { } stored ? new ItemOutcome.Done(stored)
             : new ItemOutcome.NotFound();
+    }
 
     public async Task<ItemOutcome> UpdateAsync(string userId, string id, ItemRequest request, string? ifMatch, CancellationToken cancellationToken)
     {
@@ -66,6 +166,7 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         {
             WriteStatus.Done => new ItemOutcome.Done(new StoredItem(item, result.ETag!)),
             WriteStatus.NotFound => new ItemOutcome.NotFound(),
+            WriteStatus.AccountGone => new ItemOutcome.AccountGone(),
             _ => new ItemOutcome.PreconditionFailed(),
         };
     }
@@ -86,13 +187,13 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
         {
             WriteStatus.Done => new ItemOutcome.Deleted(),
             WriteStatus.NotFound => new ItemOutcome.NotFound(),
+            WriteStatus.AccountGone => new ItemOutcome.AccountGone(),
             _ => new ItemOutcome.PreconditionFailed(),
         };
     }
 
-    /// <summary>A page of the caller's items, or the validation errors for <c>limit</c> and <c>cursor</c>.</summary>
-    public async Task<(ItemPage? Page, IReadOnlyDictionary<string, string[]>? Errors)> ListAsync(
-        string userId, string? limitText, string? cursor, CancellationToken cancellationToken)
+    /// <summary>A page of the caller's items (<see cref="ItemOutcome.Listed"/>), or the validation errors for <c>limit</c> and <c>cursor</c>.</summary>
+    public async Task<ItemOutcome> ListAsync(string userId, string? limitText, string? cursor, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var limit = DefaultLimit;
@@ -102,19 +203,26 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
             errors["limit"] = [$"Use a whole number from 1 to {MaxLimit}."];
         }
 
-        string? continuation = null;
-        if (cursor is not null && (continuation = cursors.Unprotect(userId, cursor)) is null)
+        // The cursor names the last item of the previous page; only an id this service could have made is one.
+        string? after = null;
+        if (cursor is not null && !ItemId.IsValid(after = cursors.Unprotect(userId, cursor)))
         {
             errors["cursor"] = ["Use the nextCursor of the previous page, unchanged."];
         }
 
         if (errors.Count > 0)
         {
-            return (null, errors);
+            return new ItemOutcome.Invalid(errors);
         }
 
-        var (items, next) = await store.ListAsync(userId, limit, continuation, cancellationToken);
-        return (new ItemPage(items, next is null ? null : cursors.Protect(userId, next)), null);
+        var listing = await store.ListAsync(userId, limit, after, cancellationToken);
+        if (listing.AccountGone)
+        {
+            return new ItemOutcome.AccountGone();
+        }
+
+        var next = listing.HasMore && listing.Items.Count > 0 ? cursors.Protect(userId, listing.Items[^1].Id) : null;
+        return new ItemOutcome.Listed(new ItemPage(listing.Items, next));
     }
 
     private static ItemOutcome.Invalid? Validate(ItemRequest request)
@@ -167,4 +275,10 @@ public sealed partial class ItemService(ItemStore store, ItemCursor cursors, Tim
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created item {ItemId} for user {UserId}")]
     private static partial void LogCreated(ILogger logger, string itemId, string userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Answered a repeated Idempotency-Key with item {ItemId} for user {UserId}")]
+    private static partial void LogReplayed(ILogger logger, string itemId, string userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused an Idempotency-Key reused with another body for user {UserId}")]
+    private static partial void LogKeyReused(ILogger logger, string userId);
 }

@@ -178,7 +178,7 @@ public sealed partial class MailDelivery(
     private static partial void LogGaveUp(ILogger logger, MailPurpose purpose, string accountHint, int attempts);
 }
 
-/// <summary>API.md's token lifetimes.</summary>
+/// <summary>docs/api.md's token lifetimes.</summary>
 public static class MailTokens
 {
     public static readonly TimeSpan VerificationLifetime = TimeSpan.FromHours(24);

@@ -6,8 +6,8 @@ using Serverless.Functions.Http;
 
 namespace Serverless.Functions.Mail;
 
-/// <summary>The Mail routes of API.md: each parses the body, calls one service method and maps the outcome.</summary>
-public sealed class MailFunctions(MailService mail)
+/// <summary>The Mail routes of docs/api.md: each parses the body, calls one service method and maps the outcome.</summary>
+public sealed class MailFunctions(MailService mail, ClientAddresses clients)
 {
     [Function("VerifyEmail")]
     [AllowAnonymous]
@@ -30,7 +30,7 @@ public sealed class MailFunctions(MailService mail)
     {
         var body = await JsonBody.ReadAsync(request, ApiJson.Default.PasswordResetRequest, cancellationToken);
         return body.Problem
-            ?? (await mail.RequestPasswordResetAsync(body.Value!, ClientAddress.Of(request.HttpContext), cancellationToken)).ToResult(request.HttpContext);
+            ?? (await mail.RequestPasswordResetAsync(body.Value!, clients.Of(request), cancellationToken)).ToResult(request.HttpContext);
     }
 
     [Function("PasswordResetConfirm")]
@@ -39,6 +39,6 @@ public sealed class MailFunctions(MailService mail)
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/password-reset/confirm")] HttpRequest request, CancellationToken cancellationToken)
     {
         var body = await JsonBody.ReadAsync(request, ApiJson.Default.PasswordResetConfirmRequest, cancellationToken);
-        return body.Problem ?? (await mail.ConfirmPasswordResetAsync(body.Value!, cancellationToken)).ToResult(request.HttpContext);
+        return body.Problem ?? (await mail.ConfirmPasswordResetAsync(body.Value!, request.Headers.UserAgent.ToString(), cancellationToken)).ToResult(request.HttpContext);
     }
 }

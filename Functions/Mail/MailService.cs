@@ -1,17 +1,20 @@
 using System.Threading.RateLimiting;
+using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
 
 namespace Serverless.Functions.Mail;
 
-/// <summary>The mail rules of API.md: verifying an email, sending the verification again, and resetting a password.</summary>
+/// <summary>The mail rules of docs/api.md: verifying an email, sending the verification again, and resetting a password.</summary>
 public sealed partial class MailService(
     MailStore store,
     MailDelivery delivery,
-    AccountService accounts,
-    RefreshTokenStore refreshTokens,
-    LoginThrottleStore throttle,
+    SessionService sessions,
+    SessionStore sessionStore,
+    LoginThrottle throttle,
+    AccountKeys accountKeys,
     PasswordPolicy passwordPolicy,
     PasswordHasher hasher,
     MailOptions options,
@@ -20,6 +23,9 @@ public sealed partial class MailService(
 {
     public static readonly TimeSpan VerificationInterval = TimeSpan.FromMinutes(1);
     public const int MaxResetMailsPerHour = 3;
+
+    // The spend, the account row and the new session take three of a batch's 100 actions.
+    private const int SessionEndsInTheBatch = 97;
     public static readonly TimeSpan ResetWindow = TimeSpan.FromHours(1);
 
     public const string ResetAccepted = "If an account has this email address, a mail with a link to reset its password is on its way.";
@@ -72,8 +78,8 @@ public sealed partial class MailService(
         }
 
         if (MailToken.TryParse(request.Token) is not { } token
-            || await FindTokenAsync(token, MailPurpose.Verify, cancellationToken) is not ({ } user, { } stored)
-            || !await store.TrySpendAsync(stored, newPasswordHash: null, cancellationToken))
+            || await FindTokenAsync(token, MailPurpose.Verify, cancellationToken) is not ({ } user, { } stored, _)
+            || !await store.TrySpendAsync(stored, newPasswordHash: null, [], cancellationToken))
         {
             return new MailOutcome.BadToken();
         }
@@ -101,7 +107,8 @@ public sealed partial class MailService(
             return new MailOutcome.TooSoon(wait, "Too many password reset requests from this address: wait before trying again.");
         }
 
-        var (user, rows) = await store.ReadAsync(email.Key, [MailStore.LimitRowKey(MailPurpose.Reset)], cancellationToken);
+        var accountKey = accountKeys.KeyOf(email.Value);
+        var (user, rows) = await store.ReadAsync(accountKey, [MailStore.LimitRowKey(MailPurpose.Reset)], cancellationToken);
         var now = Now();
         var limit = MailStore.LimitOf(rows, MailPurpose.Reset);
         var inWindow = limit is not null && now - limit.WindowStart < ResetWindow;
@@ -110,9 +117,9 @@ public sealed partial class MailService(
             return new MailOutcome.Accepted(ResetAccepted);
         }
 
-        var mail = await delivery.PrepareAsync(MailPurpose.Reset, email.Key, user?.Email ?? email.Value, cancellationToken);
+        var mail = await delivery.PrepareAsync(MailPurpose.Reset, accountKey, user?.Email ?? email.Value, cancellationToken);
         var next = inWindow ? new MailLimit(limit!.Count + 1, limit.WindowStart) : new MailLimit(1, now);
-        var stored = await store.TryCommitAsync(email.Key, MailPurpose.Reset, limit, next, user is null ? null : mail, now, cancellationToken);
+        var stored = await store.TryCommitAsync(accountKey, MailPurpose.Reset, limit, next, user is null ? null : mail, now, cancellationToken);
         if (stored && user is not null)
         {
             delivery.SendInBackground(mail);
@@ -121,7 +128,7 @@ public sealed partial class MailService(
         return new MailOutcome.Accepted(ResetAccepted);
     }
 
-    public async Task<MailOutcome> ConfirmPasswordResetAsync(PasswordResetConfirmRequest request, CancellationToken cancellationToken)
+    public async Task<MailOutcome> ConfirmPasswordResetAsync(PasswordResetConfirmRequest request, string? userAgent, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.Token))
         {
@@ -129,7 +136,7 @@ public sealed partial class MailService(
         }
 
         if (MailToken.TryParse(request.Token) is not { } token
-            || await FindTokenAsync(token, MailPurpose.Reset, cancellationToken) is not ({ } user, { } stored))
+            || await FindTokenAsync(token, MailPurpose.Reset, cancellationToken, LoginThrottleStore.RowKey) is not ({ } user, { } stored, var rows))
         {
             return new MailOutcome.BadToken();
         }
@@ -140,27 +147,38 @@ public sealed partial class MailService(
         }
 
         var passwordHash = hasher.Hash(request.NewPassword!);
-        if (!await store.TrySpendAsync(stored, passwordHash, cancellationToken))
+
+        // Whoever else held a session loses it: the token is spent, the password replaced, the sessions ended and the new
+        // one started in one entity-group transaction (sessions beyond what fits in the batch are ended just before).
+        var ended = await sessionStore.ListAsync(user.AccountKey, cancellationToken);
+        await sessionStore.DeleteAsync(ended.Skip(SessionEndsInTheBatch), cancellationToken);
+        var reset = user with { PasswordHash = passwordHash, EmailVerified = true };
+        var opened = sessions.Open(new UserView(reset.Id, reset.Email, reset.DisplayName, reset.CreatedAt, EmailVerified: true), reset.AccountKey, userAgent);
+        var alongside = ended.Take(SessionEndsInTheBatch).Select(SessionStore.DeleteAction).Append(SessionStore.InsertAction(opened.Row));
+        if (!await store.TrySpendAsync(stored, passwordHash, alongside, cancellationToken))
         {
             return new MailOutcome.BadToken();
         }
 
-        // Whoever else held a session (or a guessed password) loses it: every session ends and the throttle starts over.
-        var ended = await refreshTokens.RevokeAllOfAccountAsync(user.AccountKey, cancellationToken);
-        await throttle.ClearAsync(user.AccountKey, cancellationToken);
-        LogPasswordReset(logger, user.Id, ended, TraceContext.CurrentTraceId);
-        var session = await accounts.StartSessionAsync(user with { PasswordHash = passwordHash, EmailVerified = true }, cancellationToken);
-        return new MailOutcome.PasswordReset(session);
+        // A guessed password no longer matters: the throttle starts over (unless an attempt was reserved meanwhile).
+        if (rows.TryGetValue(LoginThrottleStore.RowKey, out var throttleRow))
+        {
+            await throttle.ClearAsync(user.AccountKey, LoginThrottleStore.FromRow(throttleRow), cancellationToken);
+        }
+
+        LogPasswordReset(logger, user.Id, ended.Count, TraceContext.CurrentTraceId);
+        return new MailOutcome.PasswordReset(opened.Answer);
     }
 
     public void Dispose() => resetsPerClient.Dispose();
 
-    private async Task<(UserRecord? User, StoredToken? Token)> FindTokenAsync(MailToken token, MailPurpose purpose, CancellationToken cancellationToken)
+    private async Task<(UserRecord? User, StoredToken? Token, IReadOnlyDictionary<string, TableEntity> Rows)> FindTokenAsync(
+        MailToken token, MailPurpose purpose, CancellationToken cancellationToken, params string[] alsoRead)
     {
         var rowKey = token.RowKey(purpose);
-        var (user, rows) = await store.ReadAsync(token.AccountKey, [rowKey], cancellationToken);
+        var (user, rows) = await store.ReadAsync(token.AccountKey, [rowKey, .. alsoRead], cancellationToken);
         var stored = MailStore.TokenOf(rows, rowKey);
-        return user is null || stored is null || stored.ExpiresAt <= Now() ? (null, null) : (user, stored);
+        return user is null || stored is null || stored.ExpiresAt <= Now() ? (null, null, rows) : (user, stored, rows);
     }
 
     private static MailOutcome.Invalid Missing(string field, string message) =>

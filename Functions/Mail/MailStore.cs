@@ -35,7 +35,13 @@ public sealed class MailStore(AppTables tables)
 {
     public const string OutboxPrefix = "mailoutbox-";
 
-    public static string LimitRowKey(MailPurpose purpose) => $"maillimit-{purpose.ToString().ToLowerInvariant()}";
+    public static string LimitRowKey(MailPurpose purpose) => $"{LimitRowKeyPrefix}{purpose.ToString().ToLowerInvariant()}";
+
+    /// <summary>What every mail limit row's key starts with (the cleanup timer's range).</summary>
+    public const string LimitRowKeyPrefix = "maillimit-";
+
+    /// <summary>After this long without a new window a limit row limits nothing (the reset window; verification's is shorter).</summary>
+    public static readonly TimeSpan LongestLimitWindow = MailService.ResetWindow;
 
     /// <summary>The rows a new mail adds: its token's hash and its outbox row.</summary>
     public static IEnumerable<ITableEntity> RowsOf(PendingMail mail, DateTime now) =>
@@ -99,7 +105,7 @@ public sealed class MailStore(AppTables tables)
     /// Spends the token and marks the account's email verified (with a new password hash for a reset), in one batch:
     /// of any number of concurrent attempts with one token, exactly one gets true.
     /// </summary>
-    public async Task<bool> TrySpendAsync(StoredToken token, string? newPasswordHash, CancellationToken cancellationToken)
+    public async Task<bool> TrySpendAsync(StoredToken token, string? newPasswordHash, IEnumerable<TableTransactionAction> alongside, CancellationToken cancellationToken)
     {
         var account = new TableEntity(token.AccountKey, token.AccountKey) { [UserStore.EmailVerifiedProperty] = true };
         if (newPasswordHash is not null)
@@ -111,6 +117,7 @@ public sealed class MailStore(AppTables tables)
             [
                 new(TableTransactionActionType.Delete, new TableEntity(token.AccountKey, token.RowKey), token.ETag),
                 new(TableTransactionActionType.UpdateMerge, account, ETag.All),
+                .. alongside,
             ],
             cancellationToken);
     }

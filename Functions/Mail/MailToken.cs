@@ -28,7 +28,10 @@ public sealed record MailToken(string AccountKey, string Secret)
 
     public static string RowKeyOf(MailPurpose purpose, string secretHash) => $"{RowKeyPrefix(purpose)}{secretHash}";
 
-    public static string RowKeyPrefix(MailPurpose purpose) => $"mailtoken-{purpose.ToString().ToLowerInvariant()}-";
+    public static string RowKeyPrefix(MailPurpose purpose) => $"{RowKeyPrefixAll}{purpose.ToString().ToLowerInvariant()}-";
+
+    /// <summary>What every mail token's row key starts with, whatever its purpose (the cleanup timer's range).</summary>
+    public const string RowKeyPrefixAll = "mailtoken-";
 
     public static MailToken? TryParse(string? text)
     {

@@ -4,7 +4,7 @@ using Microsoft.Net.Http.Headers;
 namespace Serverless.Functions.OpenApi;
 
 /// <summary>
-/// The OpenAPI document of API.md (<c>Functions/openapi.json</c>), embedded in the assembly and read once;
+/// The OpenAPI document of docs/api.md (<c>Functions/openapi.json</c>), embedded in the assembly and read once;
 /// its ETag is a hash of its bytes, so it changes exactly when the document does.
 /// </summary>
 public sealed class OpenApiDocument

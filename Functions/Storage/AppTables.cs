@@ -11,12 +11,12 @@ public sealed partial class AppTables
 {
     public const string Users = "Users";
     public const string Items = "Items";
-    public const string RefreshTokens = "RefreshTokens";
+    public const string ClientLimits = "ClientLimits";
 
     /// <summary>Pointers to mails still to send (<see cref="Mail.OutboxStore"/>).</summary>
     public const string Outbox = "Outbox";
 
-    public static readonly IReadOnlyList<string> All = [Users, Items, RefreshTokens, Outbox];
+    public static readonly IReadOnlyList<string> All = [Users, Items, ClientLimits, Outbox];
 
     private readonly Dictionary<string, TableClient> clients;
     private readonly ILogger<AppTables> logger;

@@ -19,7 +19,9 @@ public static class WorkerComposition
     public static Dictionary<string, string?> LocalSettings(string tablesConnection = "UseDevelopmentStorage=true") => new()
     {
         ["Tables"] = tablesConnection,
+        ["AzureWebJobsStorage"] = tablesConnection,
         ["Auth:SigningKey"] = "bench-only-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        ["Auth:IdentifierHashKey"] = "bench-only-identifier-hash-key-0123456789-abcdefghijklmnop",
         ["Auth:Issuer"] = "serverless-bench",
         ["Auth:Audience"] = "serverless-bench",
 

@@ -94,7 +94,14 @@ public sealed class BenchEnvironment
         await SeedOnceAsync(bigItems, "seed-small", persistent: true, () => SeedItemsAsync(bigItems, SmallUserId, 10));
         await SeedOnceAsync(bigItems, "seed-large", persistent: true, () => SeedItemsAsync(bigItems, LargeUserId, LargePartitionItems));
 
-        var signup = await App.GetRequiredService<AccountService>().SignupAsync(new SignupRequest(LoginEmail, Password, "Bench"), CancellationToken.None);
+        // Every user's partition holds its owner marker (signup makes it), or the items routes take the account for deleted.
+        // Upserted every run, so a big Azurite seeded before markers existed gets them too.
+        await items.UpsertEntityAsync(new TableEntity(PagedUserId, ItemStore.MarkerRowKey));
+        await items.UpsertEntityAsync(new TableEntity(SmallUserId, ItemStore.MarkerRowKey));
+        await bigItems.UpsertEntityAsync(new TableEntity(SmallUserId, ItemStore.MarkerRowKey));
+        await bigItems.UpsertEntityAsync(new TableEntity(LargeUserId, ItemStore.MarkerRowKey));
+
+        var signup = await App.GetRequiredService<AccountService>().SignupAsync(new SignupRequest(LoginEmail, Password, "Bench"), "bench", userAgent: null, CancellationToken.None);
         if (signup is not (AccountOutcome.SignedIn or AccountOutcome.EmailTaken))
         {
             throw new InvalidOperationException($"The benchmark user could not sign up: {signup}.");

@@ -24,7 +24,7 @@ public static class ListBreakdown
         var token = environment.AccessTokenFor(BenchEnvironment.PagedUserId);
 
         async Task<int> Store() => (await store.ListAsync(BenchEnvironment.PagedUserId, 20, null, CancellationToken.None)).Items.Count;
-        async Task<int> Service() => (await service.ListAsync(BenchEnvironment.PagedUserId, "20", null, CancellationToken.None)).Page!.Items.Count;
+        async Task<int> Service() => ((ItemOutcome.Listed)await service.ListAsync(BenchEnvironment.PagedUserId, "20", null, CancellationToken.None)).Page.Items.Count;
         async Task<int> CheckedService() =>
             await authenticator.AuthenticateAsync(WorkerInvocation.Request("GET", "/api/items", "?limit=20", token)) is null ? await Service() : 0;
 

@@ -21,11 +21,11 @@ public static class LoginBreakdown
         var app = BenchEnvironment.Get().App;
         var service = app.GetRequiredService<AccountService>();
         var users = BenchEnvironment.Table(app, AppTables.Users);
-        var accountKey = EmailAddress.KeyOf(BenchEnvironment.LoginEmail);
+        var accountKey = app.GetRequiredService<AccountKeys>().KeyOf(BenchEnvironment.LoginEmail);
         var request = new LoginRequest(BenchEnvironment.LoginEmail, BenchEnvironment.Password);
 
         Task<PasswordCheck> Verify() => Task.FromResult(login.Argon2Verify());
-        async Task<bool> Service() => await service.LoginAsync(request, CancellationToken.None) is AccountOutcome.SignedIn;
+        async Task<bool> Service() => await service.LoginAsync(request, "bench", userAgent: null, CancellationToken.None) is AccountOutcome.SignedIn;
         async Task<bool> RoundTrip() =>
             (await users.GetEntityIfExistsAsync<TableEntity>(accountKey, accountKey, cancellationToken: CancellationToken.None)).HasValue;
         async Task<bool> VerifyAndTwoRoundTrips() => await RoundTrip() && Verify().Result != PasswordCheck.Wrong && await RoundTrip();

@@ -9,6 +9,10 @@ param storageAccountName string
 param deploymentContainerName string
 param applicationInsightsName string
 param signingKeyUri string
+param identifierHashKeyUri string
+
+@description('Versioned URI of the signing key before the last rotation, or empty.')
+param previousSigningKeyUri string = ''
 
 @description('Azure Communication Services endpoint the app sends mail through (keyless).')
 param mailEndpoint string
@@ -108,8 +112,15 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
       Auth__SigningKey: '@Microsoft.KeyVault(SecretUri=${signingKeyUri})'
+      // Empty outside a rotation; the app then accepts the current key only.
+      Auth__PreviousSigningKey: empty(previousSigningKeyUri) ? '' : '@Microsoft.KeyVault(SecretUri=${previousSigningKeyUri})'
+      Auth__IdentifierHashKey: '@Microsoft.KeyVault(SecretUri=${identifierHashKeyUri})'
       Auth__Issuer: 'https://${functionApp.properties.defaultHostName}'
       Auth__Audience: 'https://${functionApp.properties.defaultHostName}/api'
+      // The expired-rows cleanup (Sessions/CleanupFunction.cs): six-field cron, hourly. The timer keeps its schedule
+      // monitor and its singleton lease in host storage (AzureWebJobsStorage, blobs), which the identity's
+      // Storage Blob Data Owner role already covers.
+      Cleanup__Schedule: '0 0 * * * *'
       Mail__Acs__Endpoint: mailEndpoint
       Mail__Acs__ClientId: identityClientId
       Mail__SenderAddress: mailSenderAddress

@@ -8,6 +8,14 @@ param signingKeySecretName string
 @description('UTF-8 text of at least 32 bytes; the app reads it as Auth:SigningKey.')
 param signingKey string
 
+@description('An earlier version of the same secret, accepted during a rotation; empty for none.')
+param previousSigningKeyVersion string = ''
+param identifierHashKeySecretName string
+
+@secure()
+@description('UTF-8 text of at least 32 bytes; the app reads it as Auth:IdentifierHashKey.')
+param identifierHashKey string
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
@@ -37,8 +45,19 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
       contentType: 'text/plain'
     }
   }
+
+  resource identifierHashKeySecret 'secrets' = {
+    name: identifierHashKeySecretName
+    properties: {
+      value: identifierHashKey
+      contentType: 'text/plain'
+    }
+  }
 }
 
 output name string = vault.name
 // Versionless, so the app picks up a rotated key when it restarts.
 output signingKeyUri string = vault::signingKeySecret.properties.secretUri
+// The earlier version by its version id (a versioned URI never changes), or empty outside a rotation.
+output previousSigningKeyUri string = empty(previousSigningKeyVersion) ? '' : '${vault::signingKeySecret.properties.secretUri}/${previousSigningKeyVersion}'
+output identifierHashKeyUri string = vault::identifierHashKeySecret.properties.secretUri

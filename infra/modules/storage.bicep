@@ -4,11 +4,12 @@ param location string
 param tags object
 param deploymentContainerName string
 
-// The app's tables (README, "Using the API"); the app also ensures them at start-up. Login-throttle rows live in Users.
+// The app's tables (README, "Using the API"); the app also ensures them at start-up. Login-throttle and session rows
+// live in Users, in the account's partition.
 var tableNames = [
   'Users'
   'Items'
-  'RefreshTokens'
+  'ClientLimits'
   'Outbox'
 ]
 

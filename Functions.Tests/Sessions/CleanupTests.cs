@@ -1,0 +1,216 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Serverless.Functions.Sessions;
+using Serverless.Functions.Storage;
+using Serverless.Functions.Tests.Performance;
+using Serverless.Functions.Tests.Support;
+
+namespace Serverless.Functions.Tests.Sessions;
+
+/// <summary>The expired-rows cleanup, run directly against Azurite on a fake clock (tables of this test class only).</summary>
+public sealed class CleanupTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
+    private TestApp app = null!;
+    private ExpiredRowsCleanup cleanup = null!;
+    private StorageRequestLog log = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        app = TestApp.Create(azurite.ConnectionString, configureServices: services =>
+        {
+            services.AddSingleton<TimeProvider>(clock);
+            StorageRequestLog.AddTo(services);
+        });
+        cleanup = app.Services.GetRequiredService<ExpiredRowsCleanup>();
+        log = app.Services.GetRequiredService<StorageRequestLog>();
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => app.DisposeAsync();
+
+    private async Task<List<string>> RowKeysAsync(string email)
+    {
+        var key = app.AccountKey(email);
+        var rows = new List<string>();
+        await foreach (var row in app.Table(AppTables.Users).QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {key}"),
+            cancellationToken: TestContext.Current.CancellationToken))
+        {
+            // A signup's verification mail leaves its outbox row while the mail is unsent (the tests' SMTP port has no server);
+            // the sender deletes it, not the cleanup.
+            rows.Add(row.RowKey == key ? "account"
+                : row.RowKey.StartsWith(SessionStore.RowKeyPrefix, StringComparison.Ordinal) ? "session"
+                : row.RowKey.StartsWith(Functions.Mail.MailStore.OutboxPrefix, StringComparison.Ordinal) ? "mailoutbox"
+                : row.RowKey);
+        }
+
+        return rows;
+    }
+
+    [Fact]
+    public async Task Expired_sessions_and_stale_throttle_rows_go_and_live_rows_stay()
+    {
+        var old = await app.NewUserAsync("old");
+        await app.LoginAsync(old.Email, "a wrong password for the throttle");
+        var stranger = AccountsTestExtensions.UniqueEmail("stranger");
+        await app.LoginAsync(stranger, "a guess on an email without an account");
+        clock.Advance(TimeSpan.FromDays(10));
+        var active = await app.NewUserAsync("active");
+        await app.LoginAsync(active.Email, "a recent wrong password");
+        var kept = SignedInUser.From(old.Email, (await app.LoginAsync(old.Email, AccountsTestExtensions.GoodPassword)).Json);
+        clock.Advance(TimeSpan.FromDays(4) + TimeSpan.FromMinutes(1));
+
+        var report = await cleanup.RunAsync(TestContext.Current.CancellationToken);
+
+        // old: its signup session (14 days unused) goes; its throttle row was cleared by the login; its new session stays;
+        // its verification token (24 hours) and mail limit row (an hour) go.
+        Assert.Equal(["account", "mailoutbox", "session"], (await RowKeysAsync(old.Email)).Order());
+        Assert.Empty(await RowKeysAsync(stranger));
+        // active: signed up 4 days ago; its throttle row is older than 15 minutes, so stale; its mail token and limit expired.
+        Assert.Equal(["account", "mailoutbox", "session"], (await RowKeysAsync(active.Email)).Order());
+        Assert.Equal(200, (await app.RefreshAsync(kept.RefreshToken)).Status);
+        Assert.Equal(200, (await app.RefreshAsync(active.RefreshToken)).Status);
+        Assert.True(report.Deleted >= 3, $"{report}");
+        Assert.Equal(report.Scanned, report.Deleted);
+        Assert.True(report.DeletedByKind["session"] >= 1 && report.DeletedByKind["login-throttle"] >= 2, string.Join(", ", report.DeletedByKind));
+        Assert.True(report.DeletedByKind["mail-token"] >= 2 && report.DeletedByKind["mail-limit"] >= 2, string.Join(", ", report.DeletedByKind));
+        Assert.Contains(app.Logs.Entries, entry => entry.Message.StartsWith("Cleanup removed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_session_at_its_absolute_end_goes_even_if_refreshed_lately()
+    {
+        var user = await app.NewUserAsync("absolute");
+        var token = user.RefreshToken;
+        for (var day = 0; day < 90; day += 10)
+        {
+            clock.Advance(TimeSpan.FromDays(10));
+            var refreshed = await app.RefreshAsync(token);
+            if (refreshed.Status != 200)
+            {
+                break;
+            }
+
+            token = refreshed.Json.GetProperty("refreshToken").GetString()!;
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await cleanup.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["account", "mailoutbox"], (await RowKeysAsync(user.Email)).Order());
+    }
+
+    [Fact]
+    public async Task Running_twice_is_harmless_and_the_second_run_finds_nothing_new()
+    {
+        var user = await app.NewUserAsync("twice");
+        clock.Advance(TimeSpan.FromDays(15));
+        await cleanup.RunAsync(TestContext.Current.CancellationToken);
+
+        var second = await cleanup.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, second.Deleted);
+        Assert.Equal(["account", "mailoutbox"], (await RowKeysAsync(user.Email)).Order());
+        Assert.Equal(200, (await app.LoginAsync(user.Email)).Status);
+    }
+
+    [Fact]
+    public async Task Two_runs_at_once_delete_each_row_once_and_fail_nothing()
+    {
+        var users = new List<SignedInUser>();
+        for (var i = 0; i < 3; i++)
+        {
+            users.Add(await app.NewUserAsync("parallel"));
+        }
+
+        clock.Advance(TimeSpan.FromDays(15));
+
+        var reports = await Task.WhenAll(
+            Task.Run(() => cleanup.RunAsync(TestContext.Current.CancellationToken)),
+            Task.Run(() => cleanup.RunAsync(TestContext.Current.CancellationToken)));
+
+        foreach (var user in users)
+        {
+            Assert.Equal(["account", "mailoutbox"], (await RowKeysAsync(user.Email)).Order());
+        }
+
+        // Per user: the signup session, the verification token and the mail limit row.
+        Assert.Equal(9, reports.Sum(report => report.Deleted));
+    }
+
+    [Fact]
+    public async Task A_run_is_bounded_and_the_next_one_carries_on()
+    {
+        var users = new List<SignedInUser>();
+        for (var i = 0; i < 5; i++)
+        {
+            users.Add(await app.NewUserAsync("bounded"));
+        }
+
+        clock.Advance(TimeSpan.FromDays(15));
+
+        // 15 expired rows: per user the signup session, the verification token and the mail limit row.
+        var first = await cleanup.RunAsync(TestContext.Current.CancellationToken, maxRows: 6);
+        var second = await cleanup.RunAsync(TestContext.Current.CancellationToken, maxRows: 6);
+        var third = await cleanup.RunAsync(TestContext.Current.CancellationToken, maxRows: 6);
+
+        Assert.Equal([6, 6, 3], new[] { first.Deleted, second.Deleted, third.Deleted });
+        Assert.False(first.Complete);
+        Assert.True(third.Complete);
+        foreach (var user in users)
+        {
+            Assert.Equal(["account", "mailoutbox"], (await RowKeysAsync(user.Email)).Order());
+        }
+    }
+
+    [Fact]
+    public async Task A_session_refreshed_after_the_scan_is_kept()
+    {
+        var user = await app.NewUserAsync("raced");
+        var store = app.Services.GetRequiredService<SessionStore>();
+        var token = RefreshToken.TryParse(user.RefreshToken)!;
+        var row = (await store.FindAsync(token.AccountKey, token.SessionId, TestContext.Current.CancellationToken))!;
+        clock.Advance(TimeSpan.FromDays(15));
+        // As if a refresh had landed between the cleanup's read and its delete: the row's ETag is no longer the one read.
+        var scanned = new TableEntity(token.AccountKey, SessionStore.RowKeyOf(token.SessionId)) { ETag = row.ETag };
+        Assert.True(await store.TryReplaceAsync(row with { ExpiresAt = row.ExpiresAt.AddDays(30), EndsAt = row.EndsAt.AddDays(30) }, TestContext.Current.CancellationToken));
+
+        var table = app.Table(AppTables.Users);
+        var refused = await Assert.ThrowsAsync<TableTransactionFailedException>(() => table.SubmitTransactionAsync(
+            [new TableTransactionAction(TableTransactionActionType.Delete, scanned, scanned.ETag)], TestContext.Current.CancellationToken));
+        var report = await cleanup.RunAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(412, refused.Status);
+        // Only the expired mail token and mail limit row go; the session refreshed meanwhile stays.
+        Assert.Equal(2, report.Deleted);
+        Assert.False(report.DeletedByKind.ContainsKey("session"), string.Join(", ", report.DeletedByKind));
+        Assert.Equal(["account", "mailoutbox", "session"], (await RowKeysAsync(user.Email)).Order());
+    }
+
+    [Fact]
+    public async Task A_run_costs_the_scan_pages_plus_one_batch_per_partition_with_expired_rows()
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            var user = await app.NewUserAsync("cost");
+            await app.LoginAsync(user.Email);
+        }
+
+        clock.Advance(TimeSpan.FromDays(15));
+        log.Reset();
+
+        var report = await cleanup.RunAsync(TestContext.Current.CancellationToken);
+
+        var requests = log.Requests;
+        // Per partition: two sessions, the verification token and the mail limit row.
+        Assert.Equal(16, report.Deleted);
+        Assert.Equal(4, report.Partitions);
+        var scans = requests.Where(request => request.IsQuery).ToList();
+        var batches = requests.Where(request => request.IsEntityGroupTransaction).ToList();
+        Assert.Single(scans);
+        Assert.Equal(4, batches.Count);
+        Assert.Equal(scans.Count + batches.Count, requests.Count);
+        TestContext.Current.TestOutputHelper?.WriteLine($"cleanup of {report.Deleted} rows in {report.Partitions} partitions: {requests.Count} requests");
+    }
+}

@@ -1,0 +1,71 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace Serverless.Functions.Accounts;
+
+/// <summary>
+/// The <c>Limits</c> settings (docs/api.md, "Abuse limits"), read and checked once at start-up: how many password hashes one
+/// instance runs at once, and how many signups and failed logins one client address gets per hour.
+/// </summary>
+public sealed record AbuseLimits
+{
+    public const string Section = "Limits";
+    public static readonly TimeSpan ClientWindow = TimeSpan.FromHours(1);
+
+    /// <summary>The share of the instance's memory that hashes in flight may take; the rest is the host's, the worker's and the requests'.</summary>
+    public const double HashMemoryShare = 0.25;
+
+    /// <summary>
+    /// Hashes in flight per processor beyond which more only wait for the CPU: each then takes longer, and so does every
+    /// other request on the instance, until storage calls time out (seen on the 2-core test machine with 50 at once).
+    /// </summary>
+    public const int HashesPerProcessor = 4;
+
+    public int MaxHashesInFlight { get; init; } = 1;
+    public int SignupsPerClientPerHour { get; init; } = 20;
+    public int FailedLoginsPerClientPerHour { get; init; } = 50;
+
+    /// <summary>
+    /// Proxies whose <c>X-Forwarded-For</c> entries are trusted, counted from the right: 1 = the entry the platform's front
+    /// end appends (Azure Functions), 2 = with Front Door before it; 0 = ignore the header and use the connection's address.
+    /// </summary>
+    public int TrustedProxies { get; init; } = 1;
+
+    public static AbuseLimits FromConfiguration(IConfiguration configuration, AuthOptions auth)
+    {
+        var section = configuration.GetSection(Section);
+        return new AbuseLimits
+        {
+            MaxHashesInFlight = Integer(section, "MaxHashesInFlight", DefaultHashCapacity(auth.Argon2), 1, 10_000),
+            SignupsPerClientPerHour = Integer(section, "SignupsPerClientPerHour", 20, 1, 1_000_000),
+            FailedLoginsPerClientPerHour = Integer(section, "FailedLoginsPerClientPerHour", 50, 1, 1_000_000),
+            TrustedProxies = Integer(section, "TrustedProxies", 1, 0, 10),
+        };
+    }
+
+    /// <summary>
+    /// Hashes in flight that fit in <see cref="HashMemoryShare"/> of the instance's memory, each taking the Argon2id cost's
+    /// memory (19 MiB by default): 26 on a 2,048 MB Flex Consumption instance, 53 on a 4,096 MB one (docs/performance.md).
+    /// </summary>
+    public static int DefaultHashCapacity(Argon2Settings argon2) =>
+        Math.Min(HashCapacity(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, argon2), Environment.ProcessorCount * HashesPerProcessor);
+
+    public static int HashCapacity(long availableMemoryBytes, Argon2Settings argon2) =>
+        (int)Math.Clamp(availableMemoryBytes * HashMemoryShare / (argon2.MemoryKiB * 1024L), 1, 10_000);
+
+    private static int Integer(IConfigurationSection section, string name, int fallback, int min, int max)
+    {
+        var text = section[name];
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw new InvalidOperationException($"Setting '{Section}__{name}' must be a whole number from {min} to {max}.");
+        }
+
+        return value;
+    }
+}

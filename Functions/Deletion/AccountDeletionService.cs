@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Accounts;
+using Serverless.Functions.Items;
+using Serverless.Functions.Telemetry;
+
+namespace Serverless.Functions.Deletion;
+
+/// <summary>
+/// Account deletion (docs/api.md, <c>DELETE /api/me</c>): the password is checked again, then, in this order, the purge is
+/// enqueued (durable first: a crash after it loses nothing), the owner marker of the items goes (from then on every item
+/// operation of the account fails, whatever token it shows), the account's Users partition goes (the email may sign up
+/// again), and the items go in the background (<see cref="PurgeAsync"/>), which repeats every step, so any run finishes it.
+/// </summary>
+public sealed partial class AccountDeletionService(
+    AccountService accounts,
+    UserStore users,
+    ItemStore items,
+    PurgeJobs queue,
+    PurgeLimits limits,
+    ILogger<AccountDeletionService> logger)
+{
+    // One query reads this many row keys; they go in batches of 100 (ItemStore.MaxBatchSize).
+    private const int RowsPerRead = 1000;
+
+    public async Task<DeletionOutcome> DeleteAsync(Caller caller, DeleteAccountRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            return WrongPassword("Enter your password to delete the account.");
+        }
+
+        switch (await accounts.ReauthenticateAsync(caller, request.Password, cancellationToken))
+        {
+            case Reauthentication.AccountGone:
+                return new DeletionOutcome.AccountGone();
+            case Reauthentication.Throttled throttled:
+                return new DeletionOutcome.Throttled(throttled.RetryAfter);
+            case Reauthentication.Busy busy:
+                return new DeletionOutcome.Busy(busy.RetryAfter);
+            case Reauthentication.WrongPassword:
+                return WrongPassword("The password is incorrect.");
+        }
+
+        var purge = new PurgeMessage(caller.UserId, caller.AccountKey);
+        await queue.EnqueueAsync(purge, cancellationToken);
+        await items.DeleteMarkerAsync(purge.UserId, cancellationToken);
+        await users.DeleteAccountRowsAsync(purge.AccountKey, purge.UserId, cancellationToken);
+        LogDeleted(logger, purge.UserId, TraceContext.CurrentTraceId);
+        return new DeletionOutcome.Deleted();
+    }
+
+    /// <summary>
+    /// One run of the background purge: the marker and the Users rows again (a no-op unless the request died before them),
+    /// then the items in batches of 100 until none is left, or until the run's budget is spent and a continuation message
+    /// is enqueued. Idempotent: each run starts from what storage still holds, so a run killed half-way and run again, or
+    /// two runs at once, end with nothing of the account left.
+    /// </summary>
+    public async Task<PurgeProgress> PurgeAsync(PurgeMessage message, CancellationToken cancellationToken)
+    {
+        await items.DeleteMarkerAsync(message.UserId, cancellationToken);
+        await users.DeleteAccountRowsAsync(message.AccountKey, message.UserId, cancellationToken);
+
+        var started = Stopwatch.GetTimestamp();
+        var batches = 0;
+        var deleted = 0;
+        bool WithinBudget() => batches < limits.MaxBatchesPerRun && Stopwatch.GetElapsedTime(started) < limits.TimeBudget;
+        while (WithinBudget())
+        {
+            var rowKeys = await items.ListRowKeysAsync(message.UserId, RowsPerRead, cancellationToken);
+            if (rowKeys.Count == 0)
+            {
+                LogPurged(logger, message.UserId, deleted, batches);
+                return PurgeProgress.Finished;
+            }
+
+            foreach (var batch in rowKeys.Chunk(ItemStore.MaxBatchSize))
+            {
+                if (!WithinBudget() || !await items.TryDeleteRowsAsync(message.UserId, batch, cancellationToken))
+                {
+                    // Out of budget, or another run deleted some of these first: read again what is left.
+                    break;
+                }
+
+                batches++;
+                deleted += batch.Length;
+            }
+        }
+
+        await queue.EnqueueAsync(message, cancellationToken);
+        LogContinued(logger, message.UserId, deleted, batches);
+        return PurgeProgress.Continued;
+    }
+
+    private static DeletionOutcome.Invalid WrongPassword(string message) =>
+        new(new Dictionary<string, string[]> { ["password"] = [message] });
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} deleted their account; items purge enqueued (trace {TraceId})")]
+    private static partial void LogDeleted(ILogger logger, string userId, string? traceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purge of user {UserId} finished: {RowCount} rows deleted in {BatchCount} batches by this run")]
+    private static partial void LogPurged(ILogger logger, string userId, int rowCount, int batchCount);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purge of user {UserId} continues: {RowCount} rows deleted in {BatchCount} batches by this run")]
+    private static partial void LogContinued(ILogger logger, string userId, int rowCount, int batchCount);
+}

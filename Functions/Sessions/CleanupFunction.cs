@@ -1,0 +1,14 @@
+using Microsoft.Azure.Functions.Worker;
+
+namespace Serverless.Functions.Sessions;
+
+/// <summary>
+/// Deletes expired sessions and stale throttle rows on the schedule in the <c>Cleanup:Schedule</c> setting (six-field
+/// cron; hourly in local.settings.json.example and in Bicep). The host runs one instance at a time (a blob lease in host storage).
+/// </summary>
+public sealed class CleanupFunction(ExpiredRowsCleanup cleanup)
+{
+    [Function("Cleanup")]
+    public Task Run([TimerTrigger("%Cleanup:Schedule%")] TimerInfo timer, CancellationToken cancellationToken) =>
+        cleanup.RunAsync(cancellationToken);
+}

@@ -1,0 +1,120 @@
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
+using Serverless.Functions.Accounts;
+using Serverless.Functions.Mail;
+using Serverless.Functions.Storage;
+
+namespace Serverless.Functions.Sessions;
+
+/// <summary>One kind of row that expires: its name for the logs, and the filter that finds its expired rows at a time.</summary>
+public sealed record ExpiringRows(string Kind, Func<DateTime, FormattableString> ExpiredAt);
+
+/// <summary>What one cleanup run found and removed, per kind of row.</summary>
+public sealed record CleanupReport(int Scanned, int Deleted, int Kept, int Partitions, bool Complete, IReadOnlyDictionary<string, int> DeletedByKind);
+
+/// <summary>
+/// Deletes expired rows of the Users table: sessions past their expiry, throttle rows whose window is over (and any kind
+/// added to <see cref="Kinds"/>, such as mail tokens or ceremony challenges). Expired rows are found by one filtered
+/// query over the table, a scan that Table Storage bills by the page (docs/performance.md): acceptable for an hourly
+/// background run, never for a request. Each row is deleted only if unchanged since it was read (its ETag), in
+/// entity-group transactions of up to 100 rows of one partition, at most <see cref="MaxRowsPerRun"/> rows per run.
+/// Running it twice, or alongside requests, is harmless: a row refreshed meanwhile stays, a row gone already is skipped.
+/// </summary>
+public sealed partial class ExpiredRowsCleanup(AppTables tables, TimeProvider clock, ILogger<ExpiredRowsCleanup> logger)
+{
+    public const int MaxRowsPerRun = 5_000;
+    private const int BatchSize = 100;
+
+    /// <summary>The kinds of expiring rows in Users; a new kind adds one line here.</summary>
+    public static readonly IReadOnlyList<ExpiringRows> Kinds =
+    [
+        new("session", now => $"RowKey gt {SessionStore.RowKeyPrefix} and RowKey lt {"session."} and ExpiresAt lt {now}"),
+        new("login-throttle", now => $"RowKey eq {LoginThrottleStore.RowKey} and LastAttempt lt {now - LoginThrottle.Window}"),
+        new("mail-token", now => $"RowKey gt {MailToken.RowKeyPrefixAll} and RowKey lt {"mailtoken."} and ExpiresAt lt {now}"),
+        new("mail-limit", now => $"RowKey gt {MailStore.LimitRowKeyPrefix} and RowKey lt {"maillimit."} and WindowStart lt {now - MailStore.LongestLimitWindow}"),
+    ];
+
+    public async Task<CleanupReport> RunAsync(CancellationToken cancellationToken, int maxRows = MaxRowsPerRun)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        var filter = string.Join(" or ", Kinds.Select(kind => "(" + TableClient.CreateQueryFilter(kind.ExpiredAt(now)) + ")"));
+        var expired = new List<TableEntity>();
+        var complete = true;
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        {
+            if (expired.Count == maxRows)
+            {
+                complete = false;
+                break;
+            }
+
+            expired.Add(row);
+        }
+
+        var deleted = 0;
+        var deletedByKind = new Dictionary<string, int>();
+        var partitions = expired.GroupBy(row => row.PartitionKey, StringComparer.Ordinal).ToList();
+        foreach (var partition in partitions)
+        {
+            foreach (var batch in partition.Chunk(BatchSize))
+            {
+                foreach (var row in await DeleteUnchangedAsync(table, batch, cancellationToken))
+                {
+                    deleted++;
+                    var kind = KindOf(row.RowKey);
+                    deletedByKind[kind] = deletedByKind.GetValueOrDefault(kind) + 1;
+                }
+            }
+        }
+
+        var report = new CleanupReport(expired.Count, deleted, expired.Count - deleted, partitions.Count, complete, deletedByKind);
+        var byKind = string.Join(", ", deletedByKind.Select(pair => $"{pair.Key}: {pair.Value}"));
+        LogRun(logger, report.Deleted, report.Partitions, report.Kept, byKind, complete);
+        return report;
+    }
+
+    // One transaction for the batch; if a row changed or went meanwhile the whole batch is refused, and then each row is
+    // tried alone, so that one refreshed session does not keep 99 expired rows alive.
+    private static async Task<IReadOnlyList<TableEntity>> DeleteUnchangedAsync(TableClient table, TableEntity[] rows, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.SubmitTransactionAsync(rows.Select(row => new TableTransactionAction(TableTransactionActionType.Delete, row, row.ETag)), cancellationToken);
+            return rows;
+        }
+        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 412)
+        {
+            var deleted = new List<TableEntity>();
+            foreach (var row in rows)
+            {
+                try
+                {
+                    var response = await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
+                    if (response.Status != 404)
+                    {
+                        deleted.Add(row);
+                    }
+                }
+                catch (RequestFailedException failed) when (TableErrors.IsPreconditionFailed(failed) || TableErrors.IsNotFound(failed))
+                {
+                    // Refreshed or deleted since the scan: not ours to delete.
+                }
+            }
+
+            return deleted;
+        }
+    }
+
+    private static string KindOf(string rowKey) =>
+        rowKey.StartsWith(SessionStore.RowKeyPrefix, StringComparison.Ordinal) ? "session"
+        : rowKey == LoginThrottleStore.RowKey ? "login-throttle"
+        : rowKey.StartsWith(MailToken.RowKeyPrefixAll, StringComparison.Ordinal) ? "mail-token"
+        : rowKey.StartsWith(MailStore.LimitRowKeyPrefix, StringComparison.Ordinal) ? "mail-limit"
+        : "other";
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Cleanup removed {DeletedRows} expired rows in {Partitions} partitions ({DeletedByKind}); {KeptRows} changed meanwhile and kept; complete: {Complete}")]
+    private static partial void LogRun(ILogger logger, int deletedRows, int partitions, int keptRows, string deletedByKind, bool complete);
+}

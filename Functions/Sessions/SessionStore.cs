@@ -1,0 +1,185 @@
+using Azure;
+using Azure.Data.Tables;
+using Serverless.Functions.Storage;
+
+namespace Serverless.Functions.Sessions;
+
+/// <summary>
+/// One login session: the hash of its current secret and how many rotations it has had, its times, a short client
+/// description, and a copy of the owner's profile so that a refresh needs no other read.
+/// </summary>
+public sealed record SessionRecord(
+    string AccountKey, string SessionId, string SecretHash, int Rotations,
+    string UserId, string Email, string? DisplayName, DateTime UserCreatedAt, string? Client,
+    DateTime CreatedAt, DateTime LastUsedAt, DateTime RotatedAt, DateTime ExpiresAt, DateTime EndsAt)
+{
+    public ETag ETag { get; init; }
+
+    /// <summary>Whether the owner's email was verified when the session started (or was last refreshed from the account).</summary>
+    public bool EmailVerified { get; init; }
+
+    public bool IsActive(DateTime now) => ExpiresAt > now && EndsAt > now;
+}
+
+/// <summary>
+/// Session rows in the account's partition of the Users table (row key <c>session-</c> + the session id), so listing an
+/// account's sessions is one single-partition query, a refresh one point read plus one conditional write, and signup or a
+/// password change can write them in the same entity-group transaction as the account's row.
+/// </summary>
+public sealed class SessionStore(AppTables tables)
+{
+    public const string RowKeyPrefix = "session-";
+
+    // The first string after every "session-…" row key: '.' follows '-' in ASCII.
+    private const string RowKeyEnd = "session.";
+
+    public static string RowKeyOf(string sessionId) => RowKeyPrefix + sessionId;
+
+    public static TableTransactionAction InsertAction(SessionRecord session) => new(TableTransactionActionType.Add, SessionEntity.From(session));
+
+    public static TableTransactionAction DeleteAction(SessionRecord session) =>
+        new(TableTransactionActionType.Delete, new TableEntity(session.AccountKey, RowKeyOf(session.SessionId)), ETag.All);
+
+    public async Task AddAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            await table.AddEntityAsync(SessionEntity.From(session), cancellationToken);
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
+        {
+            // Session keys are 128 random bits: a conflict is a resent insert whose first answer was lost.
+            if (await FindAsync(session.AccountKey, session.SessionId, cancellationToken) is not { } stored || stored.SecretHash != session.SecretHash)
+            {
+                throw;
+            }
+        }
+    }
+
+    public async Task<SessionRecord?> FindAsync(string accountKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<SessionEntity>(accountKey, RowKeyOf(sessionId), cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value!.ToRecord() : null;
+    }
+
+    /// <summary>Every session row of the account, ended or not: one single-partition query over the session row keys.</summary>
+    public async Task<IReadOnlyList<SessionRecord>> ListAsync(string accountKey, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {accountKey} and RowKey gt {RowKeyPrefix} and RowKey lt {RowKeyEnd}");
+        var sessions = new List<SessionRecord>();
+        await foreach (var entity in table.QueryAsync<SessionEntity>(filter, cancellationToken: cancellationToken))
+        {
+            sessions.Add(entity.ToRecord());
+        }
+
+        return sessions;
+    }
+
+    /// <summary>Replaces the row only if nobody changed it since it was read: false when another request got there first.</summary>
+    public async Task<bool> TryReplaceAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            await table.UpdateEntityAsync(SessionEntity.From(session), session.ETag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Ends one session; false when the account has no such session (any more).</summary>
+    public async Task<bool> TryDeleteAsync(string accountKey, string sessionId, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            // The SDK answers a delete of a missing entity with its 404 response rather than an exception.
+            var response = await table.DeleteEntityAsync(accountKey, RowKeyOf(sessionId), ETag.All, cancellationToken);
+            return response.Status != 404;
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsNotFound(exception))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Ends the given sessions, 100 to an entity-group transaction; one that another request ended meanwhile fails its
+    /// batch, whose rows are then deleted one by one. Idempotent.
+    /// </summary>
+    public async Task DeleteAsync(IEnumerable<SessionRecord> sessions, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        foreach (var chunk in sessions.Chunk(100))
+        {
+            try
+            {
+                await table.SubmitTransactionAsync(chunk.Select(DeleteAction), cancellationToken);
+            }
+            catch (TableTransactionFailedException exception) when (exception.Status == 404)
+            {
+                foreach (var session in chunk)
+                {
+                    await TryDeleteAsync(session.AccountKey, session.SessionId, cancellationToken);
+                }
+            }
+        }
+    }
+
+    private sealed class SessionEntity : ITableEntity
+    {
+        public string PartitionKey { get; set; } = "";
+        public string RowKey { get; set; } = "";
+        public DateTimeOffset? Timestamp { get; set; }
+        public ETag ETag { get; set; }
+        public string SecretHash { get; set; } = "";
+        public int Rotations { get; set; }
+        public string UserId { get; set; } = "";
+        public string Email { get; set; } = "";
+        public string? DisplayName { get; set; }
+        public DateTime UserCreatedAt { get; set; }
+        public string? Client { get; set; }
+        public DateTime CreatedAt { get; set; }
+        public DateTime LastUsedAt { get; set; }
+        public DateTime RotatedAt { get; set; }
+
+        /// <summary>When the row may be deleted: the cleanup (<c>ExpiredRowsCleanup</c>) looks for this property.</summary>
+        public DateTime ExpiresAt { get; set; }
+
+        public DateTime EndsAt { get; set; }
+
+        public bool EmailVerified { get; set; }
+
+        public static SessionEntity From(SessionRecord session) => new()
+        {
+            PartitionKey = session.AccountKey,
+            RowKey = RowKeyOf(session.SessionId),
+            ETag = session.ETag,
+            SecretHash = session.SecretHash,
+            Rotations = session.Rotations,
+            UserId = session.UserId,
+            Email = session.Email,
+            DisplayName = session.DisplayName,
+            UserCreatedAt = session.UserCreatedAt,
+            Client = session.Client,
+            CreatedAt = session.CreatedAt,
+            LastUsedAt = session.LastUsedAt,
+            RotatedAt = session.RotatedAt,
+            ExpiresAt = session.ExpiresAt,
+            EndsAt = session.EndsAt,
+            EmailVerified = session.EmailVerified,
+        };
+
+        public SessionRecord ToRecord() => new(
+            PartitionKey, RowKey[RowKeyPrefix.Length..], SecretHash, Rotations, UserId, Email, DisplayName, Utc(UserCreatedAt), Client,
+            Utc(CreatedAt), Utc(LastUsedAt), Utc(RotatedAt), Utc(ExpiresAt), Utc(EndsAt)) { ETag = ETag, EmailVerified = EmailVerified };
+
+        private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+    }
+}
