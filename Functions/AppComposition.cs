@@ -7,6 +7,7 @@ using Serverless.Functions.Deletion;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
 using Serverless.Functions.Items;
+using Serverless.Functions.Mail;
 using Serverless.Functions.OpenApi;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
@@ -58,6 +59,10 @@ public static class AppComposition
         services.AddSingleton<SessionService>();
         services.AddSingleton<PasswordChangeService>();
         services.AddSingleton<ExpiredRowsCleanup>();
+
+        // Mail: settings checked now; SMTP locally (smtp4dev), Azure Communication Services in Azure. The outbox keeps
+        // every mail until it is sent, and its timer (MailOutboxFunction) sends what a request could not.
+        services.AddMail(configuration);
 
         // Items.
         services.AddSingleton<ItemCursor>();

@@ -152,6 +152,17 @@ module userAccess 'modules/user-access.bicep' = if (!empty(principalId)) {
   }
 }
 
+module communication 'modules/communication.bicep' = {
+  name: 'communication'
+  scope: rg
+  params: {
+    communicationName: '${abbrs.communicationCommunicationServices}${resourceToken}'
+    emailName: '${abbrs.communicationEmailServices}${resourceToken}'
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
 module api 'modules/functionapp.bicep' = {
   name: 'api'
   scope: rg
@@ -169,6 +180,9 @@ module api 'modules/functionapp.bicep' = {
     previousSigningKeyUri: keyVault.outputs.previousSigningKeyUri
     identifierHashKeyUri: keyVault.outputs.identifierHashKeyUri
     allowedOrigins: union(['https://${web.outputs.defaultHostname}'], corsAllowedOrigins)
+    mailEndpoint: communication.outputs.endpoint
+    mailSenderAddress: communication.outputs.senderAddress
+    pageOrigin: 'https://${web.outputs.defaultHostname}'
   }
   // The app starts as soon as it exists: grant its identity storage and Key Vault access first,
   // so the host and the Key Vault reference do not begin by failing.

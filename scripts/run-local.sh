@@ -152,12 +152,15 @@ start_azurite() {
 # ── Local services ───────────────────────────────────────────────────────────────────────────────────────────────────
 # Services the product needs besides storage (e.g. the development mail server). Add each as one start_service line
 # here and one wait_for line in wait_for_local_services; --check then proves it too.
+# smtp4dev (a local dotnet tool, .config/dotnet-tools.json): the app sends every mail to it over SMTP on port 2525
+# (local.settings.json.example), and its web UI on port 5000 shows them, links included. Its log: .azurite/smtp4dev.log.
 start_local_services() {
-  :
+  dotnet tool restore >/dev/null
+  start_service "smtp4dev" 2525 5000 -- dotnet tool run smtp4dev -- --smtpport=2525 --urls=http://127.0.0.1:5000 --db= --bindaddress=127.0.0.1 --imapport=0 --pop3port=0 --hostname=localhost --tlsmode=None >.azurite/smtp4dev.log 2>&1
 }
 
 wait_for_local_services() {
-  :
+  wait_for "smtp4dev (mails sent)" "http://127.0.0.1:5000/"
 }
 
 # ── The page ─────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -201,7 +204,7 @@ if [ "$mode" = check ]; then
       left=1
     fi
   done
-  for port in 10000 10001 10002 "$web_port"; do
+  for port in 10000 10001 10002 2525 5000 "$web_port"; do
     if port_in_use "$port"; then
       echo "Port $port still answers after the stop." >&2
       left=1
@@ -221,6 +224,7 @@ cat <<MSG
 Everything is running:
   page                         http://127.0.0.1:$web_port/   (also http://localhost:$web_port/)
   API                          $api_url   (e.g. $api_url/health, $api_url/openapi.json)
+  mails sent (smtp4dev)        http://127.0.0.1:5000/
   storage                      UseDevelopmentStorage=true (Azurite: blob 10000, queue 10001, table 10002; data in .azurite/)
 Press Ctrl-C to stop all of it.
 MSG

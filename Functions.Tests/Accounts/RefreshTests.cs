@@ -316,7 +316,8 @@ public sealed class RefreshTests(AzuriteFixture azurite) : IAsyncLifetime
         var seen = 0;
         await foreach (var row in rows)
         {
-            seen++;
+            // The verification mail's rows (token hash, outbox, limit) are checked too, but not counted.
+            seen += row.RowKey.StartsWith("mail", StringComparison.Ordinal) ? 0 : 1;
             var values = ((IDictionary<string, object>)row).Values.OfType<string>().Append(row.RowKey).ToList();
             foreach (var part in parts)
             {
@@ -324,6 +325,7 @@ public sealed class RefreshTests(AzuriteFixture azurite) : IAsyncLifetime
             }
         }
 
+        // The account's row and its one session row.
         Assert.Equal(2, seen);
     }
 

@@ -39,10 +39,17 @@ public sealed class ContractScenarios
             await scenarios.SessionsAsync(app);
         }
 
+        var mail = await Smtp4devServer.GetAsync();
+        await using (var app = TestApp.Create(connectionString, mail.Settings))
+        {
+            await scenarios.MailAsync(app, mail);
+        }
+
         await using (var down = TestApp.Create(DeadStorage))
         {
             await scenarios.OutagesAsync(down, ada, itemId);
             await scenarios.SessionOutagesAsync(down, ada);
+            await scenarios.MailOutagesAsync(down, ada);
         }
 
         await using (var broken = TestApp.Create(connectionString, configureServices: services => services.AddSingleton<TimeProvider>(new BrokenClock())))
@@ -165,6 +172,44 @@ public sealed class ContractScenarios
         await SendAsync(app, "delete the keyed item", "DELETE", keyedItem.Header("Location")!, bearer: ada.AccessToken);
         await SendAsync(app, "repeat a create whose item was deleted", "POST", "/api/items", keyedBody, Json, ada.AccessToken, keyed);
         return id;
+    }
+
+    private async Task MailAsync(TestApp app, Smtp4devServer mail)
+    {
+        var user = await app.NewUserAsync("mail");
+        var verifyToken = (await mail.WaitForMailAsync(user.Email, "Confirm your email")).Token("verify");
+        await SendAsync(app, "send the verification again within a minute", "POST", "/api/me/verification-email", bearer: user.AccessToken);
+        await SendAsync(app, "send the verification again without a token", "POST", "/api/me/verification-email");
+        await SendAsync(app, "verify the email", "POST", "/api/auth/verify-email", Serialize(new { token = verifyToken }), Json);
+        await SendAsync(app, "send the verification again once verified", "POST", "/api/me/verification-email", bearer: user.AccessToken);
+        await SendAsync(app, "verify with a used token", "POST", "/api/auth/verify-email", Serialize(new { token = verifyToken }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/verify-email");
+
+        await SendAsync(app, "ask for a password reset", "POST", "/api/auth/password-reset", Serialize(new { email = user.Email }), Json);
+        await SendAsync(app, "ask for a password reset of an unknown email", "POST", "/api/auth/password-reset",
+            Serialize(new { email = AccountsTestExtensions.UniqueEmail("nobody") }), Json);
+        await SendAsync(app, "ask for a password reset with a malformed email", "POST", "/api/auth/password-reset", Serialize(new { email = "not an email" }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/password-reset");
+        for (var i = 0; i <= new Functions.Mail.MailOptions { PageOrigin = new("https://x.example"), SenderAddress = "a@b.example" }.ResetRequestsPerClientPerHour; i++)
+        {
+            await SendAsync(app, "ask for password resets from one client until refused", "POST", "/api/auth/password-reset",
+                Serialize(new { email = AccountsTestExtensions.UniqueEmail("flood") }), Json, headers: new() { ["X-Forwarded-For"] = "192.0.2.1" });
+        }
+
+        var resetToken = (await mail.WaitForMailAsync(user.Email, "Reset your")).Token("reset");
+        await SendAsync(app, "reset with a weak password", "POST", "/api/auth/password-reset/confirm", Serialize(new { token = resetToken, newPassword = "short" }), Json);
+        await SendAsync(app, "reset the password", "POST", "/api/auth/password-reset/confirm",
+            Serialize(new { token = resetToken, newPassword = "a new long passphrase of mine" }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/password-reset/confirm");
+    }
+
+    private async Task MailOutagesAsync(TestApp down, SignedInUser ada)
+    {
+        var token = Serialize(new { token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", newPassword = "a new long passphrase of mine" });
+        await SendAsync(down, "verify while storage is down", "POST", "/api/auth/verify-email", token, Json);
+        await SendAsync(down, "send the verification while storage is down", "POST", "/api/me/verification-email", bearer: ada.AccessToken);
+        await SendAsync(down, "ask for a reset while storage is down", "POST", "/api/auth/password-reset", Serialize(new { email = ada.Email }), Json);
+        await SendAsync(down, "reset while storage is down", "POST", "/api/auth/password-reset/confirm", token, Json);
     }
 
     private async Task AccountDeletionAsync(TestApp app)

@@ -30,12 +30,17 @@ public sealed class FunctionsMetadataTests
         ("DELETE", "me/sessions"),
         ("DELETE", "me/sessions/{id}"),
         ("PUT", "me/password"),
+        ("POST", "auth/verify-email"),
+        ("POST", "me/verification-email"),
+        ("POST", "auth/password-reset"),
+        ("POST", "auth/password-reset/confirm"),
     ];
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
 
     // The routes anyone may call (docs/api.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
-    private static readonly string[] AnonymousRoutes = ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json"];
+    private static readonly string[] AnonymousRoutes =
+        ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json", "auth/verify-email", "auth/password-reset", "auth/password-reset/confirm"];
 
     [Theory]
     [MemberData(nameof(ApiRoutes))]
@@ -112,6 +117,17 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("AzureWebJobsStorage", trigger.GetProperty("connection").GetString());
         Assert.True(File.Exists(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")));
         Assert.Contains("AzureStorageQueues", File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "extensions.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_mail_outbox_timer_runs_on_the_schedule_from_its_app_setting()
+    {
+        var others = FunctionsMetadata.Triggers().Where(function => function.Trigger.GetProperty("type").GetString() != "httpTrigger").ToList();
+
+        var (name, trigger) = Assert.Single(others, function => function.Name == "MailOutbox");
+        Assert.Equal("MailOutbox", name);
+        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal("%" + Functions.Mail.MailOutboxFunction.ScheduleSetting + "%", trigger.GetProperty("schedule").GetString());
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
     const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
 
-    static readonly string[] StoreTables = ["ClientLimits", "Items", "Users"];
+    static readonly string[] StoreTables = ["ClientLimits", "Items", "Outbox", "Users"];
     static readonly string[] AzdServices = ["api", "web"];
     static readonly string[] IdentityClientIdSettings = ["AzureWebJobsStorage__clientId", "Tables__clientId", "AZURE_CLIENT_ID"];
     static readonly string[] RequiredOutputs =
@@ -269,8 +269,52 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     {
         var granted = RoleAssignmentsOf(IsFunctionAppIdentity).ToList();
 
-        // Queue Data Contributor is there for the account purge's queue trigger (and the app's enqueue), nothing else.
-        Assert.Equal(5, granted.Count);
+        // The four data/secret/telemetry roles above, Queue Data Contributor for the account purge's queue trigger (and the
+        // app's enqueue), and the custom mail-sending role on the Communication Services resource; nothing else.
+        Assert.Equal(6, granted.Count);
+    }
+
+    [Fact]
+    public void Mail_goes_through_communication_services_linked_to_an_azure_managed_email_domain()
+    {
+        var domain = bicep.SingleResource("Microsoft.Communication/emailServices/domains");
+        var communication = bicep.SingleResource("Microsoft.Communication/communicationServices");
+
+        Assert.Equal("AzureManaged", (string?)domain.Properties["domainManagement"]);
+        Assert.Contains("Microsoft.Communication/emailServices/domains", ArmJson.Text(communication.Properties["linkedDomains"]));
+    }
+
+    [Fact]
+    public void The_app_sends_mail_keyless_with_an_endpoint_a_sender_address_and_no_key_or_connection_string()
+    {
+        var settings = AppSettings();
+        var site = bicep.SingleResource(Sites);
+
+        Assert.Contains("communication", site.ModuleArgument("mailEndpoint"), StringComparison.Ordinal);
+        Assert.Equal("[parameters('mailEndpoint')]", (string?)settings["Mail__Acs__Endpoint"]);
+        Assert.Equal("[parameters('identityClientId')]", (string?)settings["Mail__Acs__ClientId"]);
+        Assert.Equal("[parameters('mailSenderAddress')]", (string?)settings["Mail__SenderAddress"]);
+        Assert.Contains("mailFromSenderDomain", ArmJson.Text(bicep.Template), StringComparison.Ordinal);
+        Assert.Contains("MailOutboxSchedule", settings.Select(s => s.Key));
+        Assert.DoesNotContain(settings, s => s.Key.StartsWith("Mail", StringComparison.Ordinal)
+            && (s.Key.Contains("Key", StringComparison.OrdinalIgnoreCase) || s.Key.Contains("Connection", StringComparison.OrdinalIgnoreCase)
+                || ArmJson.Text(s.Value).Contains("accesskey", StringComparison.OrdinalIgnoreCase)));
+    }
+
+    [Fact]
+    public void The_app_identity_may_only_send_mail_on_the_one_communication_services_resource()
+    {
+        var role = bicep.SingleResource("Microsoft.Authorization/roleDefinitions");
+        var assignment = Assert.Single(RoleAssignmentsOf(IsFunctionAppIdentity),
+            a => ((string?)a.Resource["scope"] ?? "").Contains("Microsoft.Communication/communicationServices", StringComparison.Ordinal));
+
+        var permissions = Assert.Single(role.Properties["permissions"]!.AsArray())!;
+        Assert.Equal(
+            ["Microsoft.Communication/CommunicationServices/Read", "Microsoft.Communication/EmailServices/write"],
+            permissions["actions"]!.AsArray().Select(a => (string?)a).Order());
+        Assert.Empty(permissions["dataActions"]?.AsArray() ?? []);
+        Assert.Contains("roleDefinitions", assignment.Resolved((string?)assignment.Properties["roleDefinitionId"]), StringComparison.Ordinal);
+        Assert.Equal("ServicePrincipal", (string?)assignment.Properties["principalType"]);
     }
 
     [Theory]

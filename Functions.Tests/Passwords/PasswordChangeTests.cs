@@ -145,7 +145,7 @@ public sealed class PasswordChangeTests(AzuriteFixture azurite) : IAsyncLifetime
         var accountKey = Functions.Sessions.RefreshToken.TryParse(user.RefreshToken)!.AccountKey;
         for (var i = 0; i < 120; i++)
         {
-            await store.AddAsync(sessions.Open(new UserView(user.Id, user.Email, null, DateTime.UtcNow), accountKey, null).Row, TestContext.Current.CancellationToken);
+            await store.AddAsync(sessions.Open(new UserView(user.Id, user.Email, null, DateTime.UtcNow, EmailVerified: false), accountKey, null).Row, TestContext.Current.CancellationToken);
         }
 
         var changed = await ChangeAsync(user.AccessToken, AccountsTestExtensions.GoodPassword, NewPassword);

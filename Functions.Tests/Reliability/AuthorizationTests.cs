@@ -32,7 +32,8 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
     [Fact]
     public void The_protected_functions_are_the_account_and_item_routes()
     {
-        Assert.Equal(["ChangePassword", "CreateItem", "DeleteAccount", "DeleteItem", "EndAllSessions", "EndSession", "GetItem", "ListItems", "ListSessions", "Me", "UpdateItem"], ProtectedFunctionNames.Order());
+        Assert.Equal(["ChangePassword", "CreateItem", "DeleteAccount", "DeleteItem", "EndAllSessions", "EndSession", "GetItem", "ListItems", "ListSessions", "Me",
+            "SendVerificationEmail", "UpdateItem"], ProtectedFunctionNames.Order());
     }
 
     [Theory]

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Serverless.Functions.Mail;
 using Serverless.Functions.Http;
 using Serverless.Functions.Tests.Support;
 
@@ -10,6 +12,12 @@ namespace Serverless.Functions.Tests.Reliability;
 /// </summary>
 public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken, string ItemId, string ItemETag, string DisposableItemId, string NewEmail)
 {
+    /// <summary>A verification token of <see cref="User"/>, whose last verification mail is two minutes old.</summary>
+    public string VerifyToken { get; init; } = "";
+
+    /// <summary>A reset token of another user (a reset ends every session, and the walk still needs <see cref="User"/>'s).</summary>
+    public string ResetToken { get; init; } = "";
+
     public SignedInUser Other { get; init; } = null!;
 
     public string DisposableSessionId { get; init; } = "";
@@ -25,6 +33,7 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
         var item = await app.PostJsonAsync("/api/items", new { title = "Kept", description = "for the routes" }, user.AccessToken);
         var disposable = await app.PostJsonAsync("/api/items", new { title = "Disposable" }, user.AccessToken);
         Assert.True(second.Status == 200 && item.Status == 201 && disposable.Status == 201, $"{second} {item} {disposable}");
+        var resetUser = await app.NewUserAsync("routes-reset");
         return new RouteFixtures(
             user,
             second.Json.GetProperty("refreshToken").GetString()!,
@@ -35,7 +44,21 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
         {
             Other = other,
             DisposableSessionId = disposableSession.GetProperty("id").GetString()!,
+            VerifyToken = await MailTokenAsync(app, user.Email, MailPurpose.Verify),
+            ResetToken = await MailTokenAsync(app, resetUser.Email, MailPurpose.Reset),
         };
+    }
+
+    // A token stored the way the app stores one (no mail server needed), with the mail limit window already past.
+    private static async Task<string> MailTokenAsync(TestApp app, string email, MailPurpose purpose)
+    {
+        var key = app.AccountKey(email);
+        var store = app.Services.GetRequiredService<MailStore>();
+        var mail = await app.Services.GetRequiredService<MailDelivery>().PrepareAsync(purpose, key, email, CancellationToken.None);
+        var (_, rows) = await store.ReadAsync(key, [MailStore.LimitRowKey(purpose)], CancellationToken.None);
+        var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        Assert.True(await store.TryCommitAsync(key, purpose, MailStore.LimitOf(rows, purpose), new MailLimit(1, now.AddMinutes(-2)), mail, now, CancellationToken.None));
+        return mail.Token.ToString();
     }
 }
 
@@ -87,6 +110,11 @@ public static class RouteRequests
             "DeleteItem" => new RouteRequest(route.Name, "DELETE", "/api/items/" + f.DisposableItemId, 204),
             "Health" => new RouteRequest(route.Name, "GET", "/api/health", 200),
             "OpenApi" => new RouteRequest(route.Name, "GET", "/api/openapi.json", 200) { TouchesStorage = false },
+            "VerifyEmail" => Post(route, "/api/auth/verify-email", 204, new { token = f.VerifyToken }),
+            "SendVerificationEmail" => new RouteRequest(route.Name, "POST", "/api/me/verification-email", 202),
+            "PasswordReset" => Post(route, "/api/auth/password-reset", 202, new { email = f.User.Email }),
+            "PasswordResetConfirm" => Post(route, "/api/auth/password-reset/confirm", 200,
+                new { token = f.ResetToken, newPassword = "a new long passphrase from the route walk" }),
             "ListSessions" => new RouteRequest(route.Name, "GET", "/api/me/sessions", 200),
             "EndSession" => new RouteRequest(route.Name, "DELETE", "/api/me/sessions/" + f.DisposableSessionId, 204),
             "EndAllSessions" => new RouteRequest(route.Name, "DELETE", "/api/me/sessions", 204) { BearerSwap = (f.User.AccessToken, f.Other.AccessToken) },

@@ -163,7 +163,7 @@ public sealed class SessionListTests(AzuriteFixture azurite) : IAsyncLifetime
         var user = await app.NewUserAsync("many");
         var store = (SessionStore)app.Services.GetService(typeof(SessionStore))!;
         var sessions = (SessionService)app.Services.GetService(typeof(SessionService))!;
-        var view = new Functions.Accounts.UserView(user.Id, user.Email, null, DateTime.UtcNow);
+        var view = new Functions.Accounts.UserView(user.Id, user.Email, null, DateTime.UtcNow, EmailVerified: false);
         var accountKey = RefreshToken.TryParse(user.RefreshToken)!.AccountKey;
         for (var i = 0; i < 130; i++)
         {

@@ -66,6 +66,12 @@ public sealed class TestApp : IAsyncDisposable
         ["Auth:IdentifierHashKey"] = TestIdentifierHashKey,
         ["Auth:Issuer"] = "serverless-tests",
         ["Auth:Audience"] = "serverless-tests",
+        // Mail goes nowhere unless a test points it at smtp4dev (Smtp4devServer): nothing listens on the discard port, so a
+        // send fails at once and the outbox keeps the mail.
+        ["Mail:PageOrigin"] = "https://page.example",
+        ["Mail:SenderAddress"] = "noreply@serverless.example",
+        ["Mail:Smtp:Host"] = "127.0.0.1",
+        ["Mail:Smtp:Port"] = "9",
     };
 
     public const string TestIdentifierHashKey = "tests-only-identifier-hash-key-0123456789-abcdefghijklmnop";

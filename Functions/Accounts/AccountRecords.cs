@@ -6,7 +6,7 @@ public sealed record LoginRequest(string? Email, string? Password);
 
 public sealed record RefreshRequest(string? RefreshToken);
 
-public sealed record UserView(string Id, string Email, string? DisplayName, DateTime CreatedAt);
+public sealed record UserView(string Id, string Email, string? DisplayName, DateTime CreatedAt, bool EmailVerified);
 
 public sealed record Session(UserView User, string AccessToken, string TokenType, int ExpiresIn, string RefreshToken, int RefreshExpiresIn);
 

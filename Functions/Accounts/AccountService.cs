@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Azure.Data.Tables;
 using Serverless.Functions.Items;
+using Serverless.Functions.Mail;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;
@@ -19,6 +21,7 @@ public sealed partial class AccountService(
     PasswordHasher hasher,
     TimeProvider clock,
     AppMetrics metrics,
+    MailDelivery mail,
     ILogger<AccountService> logger)
 {
     public const int MaxDisplayNameLength = 64;
@@ -60,13 +63,24 @@ public sealed partial class AccountService(
         // A marker without an account (a taken email, or a crash in between) is inert: no token names its user id.
         await items.AddMarkerAsync(user.Id, cancellationToken);
 
-        // The account's row and its first session in one entity-group transaction.
+        // The account's row, its first session and the verification mail's token, outbox and limit rows in one
+        // entity-group transaction: no account without its session or its mail. The mail rows replace any left from an
+        // earlier account of the email; only the account row decides whether the email is taken.
+        var verification = await mail.PrepareAsync(MailPurpose.Verify, user.AccountKey, user.Email, cancellationToken);
         var session = sessions.Open(ViewOf(user), user.AccountKey, userAgent);
-        if (!await users.TryAddAsync(user, [SessionStore.InsertAction(session.Row)], cancellationToken))
+        if (!await users.TryAddAsync(
+                user,
+                [
+                    SessionStore.InsertAction(session.Row),
+                    .. mail.RowsForSignup(verification).Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)),
+                ],
+                cancellationToken))
         {
             await items.DeleteMarkerAsync(user.Id, cancellationToken);
             return new AccountOutcome.EmailTaken();
         }
+
+        mail.SendInBackground(verification);
 
         LogSignedUp(logger, user.Id, TraceContext.CurrentTraceId);
         metrics.SignedUp();
@@ -179,7 +193,7 @@ public sealed partial class AccountService(
         }
     }
 
-    private static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt);
+    private static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified);
 
     private static string NewUserId() => Guid.CreateVersion7().ToString("N");
 

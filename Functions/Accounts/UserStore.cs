@@ -6,6 +6,8 @@ namespace Serverless.Functions.Accounts;
 
 public sealed record UserRecord(string Id, string AccountKey, string Email, string? DisplayName, string PasswordHash, DateTime CreatedAt)
 {
+    public bool EmailVerified { get; init; }
+
     public ETag ETag { get; init; }
 }
 
@@ -15,6 +17,9 @@ public sealed record UserRecord(string Id, string AccountKey, string Email, stri
 /// </summary>
 public sealed class UserStore(AppTables tables)
 {
+    public const string EmailVerifiedProperty = nameof(UserEntity.EmailVerified);
+    public const string PasswordHashProperty = nameof(UserEntity.PasswordHash);
+
     /// <summary>
     /// Inserts the account's row together with <paramref name="alongside"/> (other rows of its partition, such as its first
     /// session) in one entity-group transaction: all or nothing, one billed transaction. False when the email is taken.
@@ -40,6 +45,9 @@ public sealed class UserStore(AppTables tables)
         var response = await table.GetEntityIfExistsAsync<TableEntity>(accountKey, accountKey, cancellationToken: cancellationToken);
         return response.HasValue ? UserEntity.FromRow(response.Value!) : null;
     }
+
+    /// <summary>The account from its row, for stores that read it together with other rows of its partition.</summary>
+    public static UserRecord FromRow(TableEntity row) => UserEntity.FromRow(row);
 
     /// <summary>
     /// The account's row and its login-throttle row (<see cref="LoginThrottleStore"/>), which share the partition: one
@@ -157,6 +165,8 @@ public sealed class UserStore(AppTables tables)
         public string Email { get; set; } = "";
         public string? DisplayName { get; set; }
         public string PasswordHash { get; set; } = "";
+
+        public bool EmailVerified { get; set; }
         public DateTime CreatedAt { get; set; }
 
         public static UserEntity From(UserRecord user) => new()
@@ -167,12 +177,17 @@ public sealed class UserStore(AppTables tables)
             Email = user.Email,
             DisplayName = user.DisplayName,
             PasswordHash = user.PasswordHash,
+            EmailVerified = user.EmailVerified,
             CreatedAt = user.CreatedAt,
         };
 
         // Rows are read untyped, as the login's query returns the account's row and its throttle row together.
         public static UserRecord FromRow(TableEntity row) => new(
             row.GetString(nameof(UserId)) ?? "", row.PartitionKey, row.GetString(nameof(Email)) ?? "", row.GetString(nameof(DisplayName)),
-            row.GetString(nameof(PasswordHash)) ?? "", row.GetDateTimeOffset(nameof(CreatedAt))?.UtcDateTime ?? default) { ETag = row.ETag };
+            row.GetString(nameof(PasswordHash)) ?? "", row.GetDateTimeOffset(nameof(CreatedAt))?.UtcDateTime ?? default)
+        {
+            EmailVerified = row.GetBoolean(nameof(EmailVerified)) ?? false,
+            ETag = row.ETag,
+        };
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Health;
 using Serverless.Functions.Items;
+using Serverless.Functions.Mail;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 
@@ -27,6 +28,10 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(ItemRequest))]
 [JsonSerializable(typeof(ItemView))]
 [JsonSerializable(typeof(ItemPage))]
+[JsonSerializable(typeof(VerifyEmailRequest))]
+[JsonSerializable(typeof(PasswordResetRequest))]
+[JsonSerializable(typeof(PasswordResetConfirmRequest))]
+[JsonSerializable(typeof(MailAccepted))]
 [JsonSerializable(typeof(SessionList))]
 [JsonSerializable(typeof(PasswordChangeRequest))]
 [JsonSerializable(typeof(Serverless.Functions.Deletion.DeleteAccountRequest))]

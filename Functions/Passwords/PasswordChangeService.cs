@@ -65,7 +65,7 @@ public sealed partial class PasswordChangeService(
             // Every session ends, the caller's too: the answer's new session replaces it.
             var ended = await sessionStore.ListAsync(user.AccountKey, cancellationToken);
             await sessionStore.DeleteAsync(ended.Skip(SessionEndsInTheBatch), cancellationToken);
-            var opened = sessions.Open(new UserView(user.Id, user.Email, user.DisplayName, user.CreatedAt), user.AccountKey, userAgent);
+            var opened = sessions.Open(new UserView(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified), user.AccountKey, userAgent);
             var batch = ended.Take(SessionEndsInTheBatch).Select(SessionStore.DeleteAction).Append(SessionStore.InsertAction(opened.Row));
             if (await users.TryReplacePasswordHashAsync(user, hasher.Hash(request.NewPassword!), batch, cancellationToken))
             {

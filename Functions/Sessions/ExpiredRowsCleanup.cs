@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Mail;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions.Sessions;
@@ -30,6 +31,8 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, TimeProvider cl
     [
         new("session", now => $"RowKey gt {SessionStore.RowKeyPrefix} and RowKey lt {"session."} and ExpiresAt lt {now}"),
         new("login-throttle", now => $"RowKey eq {LoginThrottleStore.RowKey} and LastAttempt lt {now - LoginThrottle.Window}"),
+        new("mail-token", now => $"RowKey gt {MailToken.RowKeyPrefixAll} and RowKey lt {"mailtoken."} and ExpiresAt lt {now}"),
+        new("mail-limit", now => $"RowKey gt {MailStore.LimitRowKeyPrefix} and RowKey lt {"maillimit."} and WindowStart lt {now - MailStore.LongestLimitWindow}"),
     ];
 
     public async Task<CleanupReport> RunAsync(CancellationToken cancellationToken, int maxRows = MaxRowsPerRun)
@@ -105,7 +108,11 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, TimeProvider cl
     }
 
     private static string KindOf(string rowKey) =>
-        rowKey.StartsWith(SessionStore.RowKeyPrefix, StringComparison.Ordinal) ? "session" : rowKey == LoginThrottleStore.RowKey ? "login-throttle" : "other";
+        rowKey.StartsWith(SessionStore.RowKeyPrefix, StringComparison.Ordinal) ? "session"
+        : rowKey == LoginThrottleStore.RowKey ? "login-throttle"
+        : rowKey.StartsWith(MailToken.RowKeyPrefixAll, StringComparison.Ordinal) ? "mail-token"
+        : rowKey.StartsWith(MailStore.LimitRowKeyPrefix, StringComparison.Ordinal) ? "mail-limit"
+        : "other";
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Cleanup removed {DeletedRows} expired rows in {Partitions} partitions ({DeletedByKind}); {KeptRows} changed meanwhile and kept; complete: {Complete}")]

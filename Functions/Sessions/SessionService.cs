@@ -34,7 +34,10 @@ public sealed partial class SessionService(
         var token = RefreshToken.New(accountKey);
         var endsAt = now + options.SessionLifetime;
         var row = new SessionRecord(accountKey, token.SessionId, token.SecretHash, Rotations: 0, user.Id, user.Email, user.DisplayName,
-            user.CreatedAt, ClientDescription.FromUserAgent(userAgent), now, now, now, Min(now + options.RefreshTokenLifetime, endsAt), endsAt);
+            user.CreatedAt, ClientDescription.FromUserAgent(userAgent), now, now, now, Min(now + options.RefreshTokenLifetime, endsAt), endsAt)
+        {
+            EmailVerified = user.EmailVerified,
+        };
         return new OpenedSession(row, Answer(row, token));
     }
 
@@ -154,7 +157,7 @@ public sealed partial class SessionService(
 
     private Session Answer(SessionRecord session, RefreshToken token)
     {
-        var user = new UserView(session.UserId, session.Email, session.DisplayName, session.UserCreatedAt);
+        var user = new UserView(session.UserId, session.Email, session.DisplayName, session.UserCreatedAt, session.EmailVerified);
         var refreshExpiresIn = (int)Math.Max(0, Math.Ceiling((session.ExpiresAt - Now()).TotalSeconds));
         return new Session(user, accessTokens.Issue(user.Id, session.AccountKey, session.SessionId), "Bearer", accessTokens.LifetimeSeconds,
             token.ToString(), refreshExpiresIn);

@@ -15,6 +15,9 @@ public sealed record SessionRecord(
 {
     public ETag ETag { get; init; }
 
+    /// <summary>Whether the owner's email was verified when the session started (or was last refreshed from the account).</summary>
+    public bool EmailVerified { get; init; }
+
     public bool IsActive(DateTime now) => ExpiresAt > now && EndsAt > now;
 }
 
@@ -175,6 +178,8 @@ public sealed class SessionStore(AppTables tables)
 
         public DateTime EndsAt { get; set; }
 
+        public bool EmailVerified { get; set; }
+
         public static SessionEntity From(SessionRecord session) => new()
         {
             PartitionKey = session.AccountKey,
@@ -192,11 +197,12 @@ public sealed class SessionStore(AppTables tables)
             RotatedAt = session.RotatedAt,
             ExpiresAt = session.ExpiresAt,
             EndsAt = session.EndsAt,
+            EmailVerified = session.EmailVerified,
         };
 
         public SessionRecord ToRecord() => new(
             PartitionKey, RowKey[RowKeyPrefix.Length..], SecretHash, Rotations, UserId, Email, DisplayName, Utc(UserCreatedAt), Client,
-            Utc(CreatedAt), Utc(LastUsedAt), Utc(RotatedAt), Utc(ExpiresAt), Utc(EndsAt)) { ETag = ETag };
+            Utc(CreatedAt), Utc(LastUsedAt), Utc(RotatedAt), Utc(ExpiresAt), Utc(EndsAt)) { ETag = ETag, EmailVerified = EmailVerified };
 
         private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
     }

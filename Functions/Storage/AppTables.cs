@@ -13,7 +13,10 @@ public sealed partial class AppTables
     public const string Items = "Items";
     public const string ClientLimits = "ClientLimits";
 
-    public static readonly IReadOnlyList<string> All = [Users, Items, ClientLimits];
+    /// <summary>Pointers to mails still to send (<see cref="Mail.OutboxStore"/>).</summary>
+    public const string Outbox = "Outbox";
+
+    public static readonly IReadOnlyList<string> All = [Users, Items, ClientLimits, Outbox];
 
     private readonly Dictionary<string, TableClient> clients;
     private readonly ILogger<AppTables> logger;

@@ -14,6 +14,15 @@ param identifierHashKeyUri string
 @description('Versioned URI of the signing key before the last rotation, or empty.')
 param previousSigningKeyUri string = ''
 
+@description('Azure Communication Services endpoint the app sends mail through (keyless).')
+param mailEndpoint string
+
+@description('The address mails come from: the Azure-managed domain\'s DoNotReply sender.')
+param mailSenderAddress string
+
+@description('The page\'s origin: links in mails point there.')
+param pageOrigin string
+
 @description('Origins allowed to call the API from a browser. Never \'*\'.')
 param allowedOrigins array
 
@@ -112,6 +121,11 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       // monitor and its singleton lease in host storage (AzureWebJobsStorage, blobs), which the identity's
       // Storage Blob Data Owner role already covers.
       Cleanup__Schedule: '0 0 * * * *'
+      Mail__Acs__Endpoint: mailEndpoint
+      Mail__Acs__ClientId: identityClientId
+      Mail__SenderAddress: mailSenderAddress
+      Mail__PageOrigin: pageOrigin
+      MailOutboxSchedule: '0 */1 * * * *'
     }
   }
 

@@ -10,6 +10,7 @@ var tableNames = [
   'Users'
   'Items'
   'ClientLimits'
+  'Outbox'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
