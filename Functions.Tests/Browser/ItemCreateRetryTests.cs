@@ -11,30 +11,8 @@ namespace Serverless.Functions.Tests.Browser;
 /// lost after it was stored is retried with the same key, so the item is shown and stored once.
 /// </summary>
 [Collection(typeof(BrowserTestsRunAlone))]
-public sealed partial class ItemCreateRetryTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed partial class ItemCreateRetryTests(AzuriteFixture azurite) : BrowserTest(azurite)
 {
-
-
-    private BrowserHost? host;
-
-    private BrowserHost Host => host ?? throw new InvalidOperationException("Not initialized.");
-
-    private TestApp App => Host.App;
-
-    private LocalSite Site => Host.Site;
-
-    private IBrowser Browser => Host.Browser;
-
-    public async ValueTask InitializeAsync() => host = await BrowserHost.StartAsync(azurite.ConnectionString);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (host is not null)
-        {
-            await host.DisposeAsync();
-        }
-    }
-
     [Fact(Timeout = 120_000)]
     public async Task A_create_whose_answer_is_lost_is_retried_with_the_same_key_and_stored_once()
     {

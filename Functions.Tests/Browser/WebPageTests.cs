@@ -11,33 +11,11 @@ namespace Serverless.Functions.Tests.Browser;
 /// Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); Playwright's own browser download is not used.
 /// </summary>
 [Collection(typeof(BrowserTestsRunAlone))]
-public sealed partial class WebPageTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed partial class WebPageTests(AzuriteFixture azurite) : BrowserTest(azurite)
 {
     private const string Email = "ada@example.com";
     private const string DisplayName = "Ada";
     private const string GenericLoginError = "The email or password is incorrect.";
-
-
-
-    private BrowserHost? host;
-
-    private BrowserHost Host => host ?? throw new InvalidOperationException("Not initialized.");
-
-    private TestApp App => Host.App;
-
-    private LocalSite Site => Host.Site;
-
-    private IBrowser Browser => Host.Browser;
-
-    public async ValueTask InitializeAsync() => host = await BrowserHost.StartAsync(azurite.ConnectionString);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (host is not null)
-        {
-            await host.DisposeAsync();
-        }
-    }
 
     [Fact(Timeout = 120_000)]
     public async Task Person_signs_up_adds_edits_deletes_and_sees_items_after_logging_in_again()
