@@ -2,9 +2,11 @@
 // rendered with textContent, never as HTML.
 import { ApiError } from "./api.js";
 import { pageSize } from "./config.js";
+import { emailVerifiedNow, requestPasswordReset, sendVerificationEmail, takeLinkToken, verifyEmail } from "./mail.js";
 import {
   SessionEndedError,
   authorizedRequest,
+  confirmPasswordReset,
   currentUser,
   deleteAccount,
   hasStoredSession,
@@ -20,6 +22,15 @@ const $ = (id) => document.getElementById(id);
 const views = { loading: $("loading-view"), auth: $("auth-view"), items: $("items-view") };
 const loginForm = $("login-form");
 const signupForm = $("signup-form");
+const forgotForm = $("forgot-form");
+const newPasswordForm = $("reset-form");
+const authForms = { login: loginForm, signup: signupForm, forgot: forgotForm, reset: newPasswordForm };
+const authTitles = {
+  login: "Log in",
+  signup: "Create an account",
+  forgot: "Reset your password",
+  reset: "Choose a new password",
+};
 const itemForm = $("item-form");
 const editForm = $("edit-form");
 const editDialog = $("edit-dialog");
@@ -46,12 +57,12 @@ function showView(name) {
   for (const [key, element] of Object.entries(views)) element.hidden = key !== name;
 }
 
+/** which: "login", "signup", "forgot" (ask for a reset mail) or "reset" (choose a new password from a mail's link). */
 function showAuth(which, { focus = true } = {}) {
   showView("auth");
-  loginForm.hidden = which !== "login";
-  signupForm.hidden = which !== "signup";
-  document.title = which === "login" ? "Log in · My Items" : "Create an account · My Items";
-  if (focus) $(which === "login" ? "login-heading" : "signup-heading").focus();
+  for (const [key, form] of Object.entries(authForms)) form.hidden = key !== which;
+  document.title = `${authTitles[which]} · My Items`;
+  if (focus) $(`${which}-heading`).focus();
 }
 
 function showItemsView() {
@@ -256,17 +267,21 @@ onSessionChange((user, reason) => {
   announce("");
   if (user) {
     const pageLoad = !views.loading.hidden;
-    resetForm(loginForm, "login");
-    resetForm(signupForm, "signup");
+    for (const [prefix, form] of Object.entries(authForms)) resetForm(form, prefix);
+    resetLinkForms();
     showItemsView();
-    // Move focus and announce only when the user acted (logged in, signed up), not on a page load.
+    // Move focus and announce only when the user acted (logged in, signed up, reset the password), not on a page load.
     if (!pageLoad) {
       $("items-heading").focus();
-      announce(`Signed in as ${user.displayName?.trim() || user.email}.`);
+      const signedInAs = `Signed in as ${user.displayName?.trim() || user.email}.`;
+      announce(passwordWasReset ? `Your password has been changed. ${signedInAs}` : signedInAs);
     }
+    passwordWasReset = false;
+    showVerifyBanner(user);
     loadPage();
     return;
   }
+  hideVerifyBanner();
   resetForm(itemForm, "item");
   if (reason === "deleted") {
     showAuth("signup");
@@ -275,7 +290,10 @@ onSessionChange((user, reason) => {
   }
   showAuth("login", { focus: views.loading.hidden });
   if (reason === "expired") $("login-error").textContent = "Your session has ended. Please log in again.";
-  if (reason === "logged-out") announce("You have logged out.");
+  if (reason === "logged-out") {
+    $("notice").textContent = "";
+    announce("You have logged out.");
+  }
 });
 
 function resetForm(form, prefix) {
@@ -668,9 +686,188 @@ deleteAccountForm.addEventListener("submit", (event) => {
   });
 });
 
+// ---- mail: forgotten password, reset link, verification link and banner ---------------
+
+let resetToken = null;
+let passwordWasReset = false;
+// Bumped for every check of the verification state, so only the newest answer shows.
+let bannerCheck = 0;
+
+$("show-forgot").addEventListener("click", () => {
+  resetForm(forgotForm, "forgot");
+  $("forgot-status").textContent = "";
+  forgotForm.elements.email.value = loginForm.elements.email.value.trim();
+  showAuth("forgot");
+});
+$("forgot-show-login").addEventListener("click", () => showAuth("login"));
+$("reset-show-login").addEventListener("click", () => {
+  // Opened from a link while signed in (the tab already showed the page): back to the items, not to a login form.
+  if (currentUser()) {
+    showItemsView();
+    $("items-heading").focus();
+  } else {
+    showAuth("login");
+  }
+});
+$("reset-request-new").addEventListener("click", () => {
+  resetForm(forgotForm, "forgot");
+  $("forgot-status").textContent = "";
+  showAuth("forgot");
+});
+
+forgotForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  whileBusy(forgotForm, "Sending…", async () => {
+    clearErrors(forgotForm, "forgot");
+    $("forgot-status").textContent = "";
+    const email = forgotForm.elements.email.value.trim();
+    const errors = {};
+    requireValue(errors, "email", email, "Enter your email address.");
+    if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) errors.email = ["Enter a valid email address."];
+    if (Object.keys(errors).length) return showErrors(forgotForm, "forgot", errors);
+    try {
+      await requestPasswordReset(email);
+    } catch (error) {
+      // 400 (a malformed email), 429, 503 or offline: nothing was asked for. The 202 below tells nothing about
+      // whether the account exists, and neither does this page.
+      return showApiError(forgotForm, "forgot", error);
+    }
+    $("forgot-status").textContent =
+      `If an account exists for ${email}, a mail with a link to choose a new password is on its way. The link works once, for 30 minutes.`;
+  });
+});
+
+function resetLinkForms() {
+  resetToken = null;
+  $("reset-request-new-row").hidden = true;
+  $("forgot-status").textContent = "";
+}
+
+function openResetForm(token) {
+  resetForm(newPasswordForm, "reset");
+  resetLinkForms();
+  resetToken = token;
+  showAuth("reset", { focus: false });
+  newPasswordForm.elements.newPassword.focus();
+}
+
+function resetLinkSpent() {
+  resetToken = null;
+  showErrors(newPasswordForm, "reset", {},
+    "This reset link is unknown, already used or expired (a link works once, for 30 minutes). Ask for a new mail.");
+  $("reset-request-new-row").hidden = false;
+  $("reset-request-new").focus();
+}
+
+newPasswordForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  whileBusy(newPasswordForm, "Saving…", async () => {
+    clearErrors(newPasswordForm, "reset");
+    if (!resetToken) return resetLinkSpent();
+    const newPassword = newPasswordForm.elements.newPassword.value;
+    const confirmPassword = newPasswordForm.elements.confirmPassword.value;
+    const errors = {};
+    requireValue(errors, "newPassword", newPassword, "Choose a new password.");
+    requireValue(errors, "confirmPassword", confirmPassword, "Type the new password again.");
+    if (newPassword && confirmPassword && newPassword !== confirmPassword) {
+      errors.confirmPassword = ["The two passwords are not the same."];
+    }
+    if (Object.keys(errors).length) return showErrors(newPasswordForm, "reset", errors);
+    passwordWasReset = true;
+    try {
+      // On 200 the session listener shows the items and announces the change.
+      await confirmPasswordReset({ token: resetToken, newPassword });
+    } catch (error) {
+      passwordWasReset = false;
+      if (error instanceof ApiError && error.fieldErrors.token) return resetLinkSpent();
+      showApiError(newPasswordForm, "reset", error);
+    }
+  });
+});
+
+async function followVerifyLink(token) {
+  const notice = $("notice");
+  try {
+    await verifyEmail(token);
+    notice.textContent = "Thank you: your email address is verified.";
+    if (currentUser()) refreshVerifyBanner();
+  } catch (error) {
+    notice.textContent =
+      error instanceof ApiError && error.status === 400
+        ? `This verification link is unknown, already used or expired. ${
+            currentUser() ? "Use “Send again” to get a new one." : "Log in, then use “Send again” to get a new one."
+          }`
+        : `Your email address could not be verified. ${messageFor(error)} Open the link again to retry.`;
+  }
+}
+
+const verifyBanner = $("verify-banner");
+
+function hideVerifyBanner() {
+  bannerCheck += 1;
+  verifyBanner.hidden = true;
+  $("verify-banner-status").textContent = "";
+}
+
+/** Shows the banner at once from the session's user, then asks GET /api/me, since the session's copy can be older. */
+function showVerifyBanner(user) {
+  $("verify-banner-email").textContent = user.email;
+  $("verify-banner-status").textContent = "";
+  verifyBanner.hidden = user.emailVerified !== false;
+  if (user.emailVerified === false) refreshVerifyBanner();
+}
+
+async function refreshVerifyBanner() {
+  const check = ++bannerCheck;
+  try {
+    const verified = await emailVerifiedNow();
+    if (check === bannerCheck && currentUser()) verifyBanner.hidden = verified;
+  } catch {
+    // Keep what is shown: the banner is a reminder, and the next sign-in checks again.
+  }
+}
+
+$("verify-send-again").addEventListener("click", async () => {
+  const button = $("verify-send-again");
+  const status = $("verify-banner-status");
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
+  status.textContent = "Sending…";
+  try {
+    await sendVerificationEmail();
+    status.textContent = "Sent. Open the link in the new mail; older links still work until they expire.";
+  } catch (error) {
+    if (error instanceof SessionEndedError) return;
+    if (error instanceof ApiError && error.status === 429) {
+      const seconds = error.retryAfterSeconds;
+      status.textContent = `A mail was sent less than a minute ago. Please wait a minute${
+        seconds === null ? "" : ` (${Math.max(1, seconds)} seconds)`
+      } before asking again.`;
+    } else {
+      status.textContent = `The mail could not be sent. ${messageFor(error)}`;
+    }
+  } finally {
+    button.removeAttribute("aria-disabled");
+  }
+});
+
+// A mail link pasted into a tab that already shows the page changes only the fragment: no reload, so handle it here.
+window.addEventListener("hashchange", () => {
+  const link = takeLinkToken();
+  if (link?.kind === "reset") openResetForm(link.token);
+  if (link?.kind === "verify") followVerifyLink(link.token);
+});
+
 // ---- start -----------------------------------------------------------------------------
 
 async function start() {
+  const link = takeLinkToken();
+  if (link?.kind === "reset") {
+    // A reset link opens its form whatever session this tab has; setting the password replaces that session.
+    openResetForm(link.token);
+    return;
+  }
+  if (link?.kind === "verify") followVerifyLink(link.token);
   if (!hasStoredSession()) {
     showAuth(location.hash === "#signup" ? "signup" : "login", { focus: false });
     return;

@@ -53,6 +53,17 @@ export async function logIn({ email, password }) {
   startSession(data, "signed-in");
 }
 
+/**
+ * Sets a new password with the token from a reset mail. The API answers with a new session (every other session of the
+ * account has ended), which replaces whatever session this tab had. Rejects with the API's error: a 400 with
+ * errors.token for an unknown, spent or expired link, errors.newPassword for a weak password.
+ */
+export async function confirmPasswordReset({ token, newPassword }) {
+  if (inFlightRefresh) await inFlightRefresh.catch(() => {});
+  const { data } = await request("POST", "/auth/password-reset/confirm", { body: { token, newPassword } });
+  startSession(data, "signed-in");
+}
+
 /** On page load: trade a stored refresh token for a session. Rejects when that fails. */
 export async function restoreSession() {
   await refreshSession();

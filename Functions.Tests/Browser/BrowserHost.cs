@@ -29,13 +29,26 @@ public sealed class BrowserHost : IAsyncDisposable
 
     private IPlaywright Playwright { get; }
 
-    public static async Task<BrowserHost> StartAsync(string azuriteConnectionString)
+    /// <param name="azuriteConnectionString">The Azurite the app's tables live in.</param>
+    /// <param name="settingsFor">App settings for the page's origin (e.g. http://127.0.0.1:41234), on top of the tests' defaults.</param>
+    public static async Task<BrowserHost> StartAsync(string azuriteConnectionString,
+        Func<Uri, Task<IDictionary<string, string?>>>? settingsFor = null)
     {
         Assert.True(File.Exists(ChromiumPath),
             $"{ChromiumPath} is missing. The browser tests use Debian's Chromium: run `apt-get update && apt-get install -y chromium` (.ci/run does this).");
         SetDefaultExpectTimeout(TimeoutMilliseconds);
-        var app = TestApp.Create(azuriteConnectionString);
-        var site = await LocalSite.StartAsync(app, RepositoryRoot.Combine("web"));
+        TestApp? app = null;
+        var site = await LocalSite.StartAsync(async pageOrigin =>
+        {
+            // Links in mails point at the page as served here, as Mail__PageOrigin makes them point at the deployed page.
+            var settings = new Dictionary<string, string?> { ["Mail:PageOrigin"] = pageOrigin.ToString() };
+            foreach (var (name, value) in settingsFor is null ? new Dictionary<string, string?>() : await settingsFor(pageOrigin))
+            {
+                settings[name] = value;
+            }
+
+            return app = TestApp.Create(azuriteConnectionString, settings);
+        }, RepositoryRoot.Combine("web"));
         var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -43,7 +56,7 @@ public sealed class BrowserHost : IAsyncDisposable
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
-        return new BrowserHost(app, site, playwright, browser);
+        return new BrowserHost(app!, site, playwright, browser);
     }
 
     public async ValueTask DisposeAsync()

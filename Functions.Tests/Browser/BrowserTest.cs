@@ -16,7 +16,14 @@ public abstract class BrowserTest(AzuriteFixture azurite) : IAsyncLifetime
 
     protected IBrowser Browser => Host.Browser;
 
-    public async ValueTask InitializeAsync() => host = await BrowserHost.StartAsync(azurite.ConnectionString);
+    public async ValueTask InitializeAsync() => host = await BrowserHost.StartAsync(azurite.ConnectionString, AppSettingsAsync);
+
+    /// <summary>
+    /// Settings of the app behind the page, given the page's origin (<c>Mail:PageOrigin</c> is already that origin). By
+    /// default mail goes nowhere (the tests' discard port); a class that reads mails points it at smtp4dev.
+    /// </summary>
+    protected virtual Task<IDictionary<string, string?>> AppSettingsAsync(Uri pageOrigin) =>
+        Task.FromResult<IDictionary<string, string?>>(new Dictionary<string, string?>());
 
     public async ValueTask DisposeAsync()
     {

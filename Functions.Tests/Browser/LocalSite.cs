@@ -53,7 +53,13 @@ public sealed class LocalSite : IAsyncDisposable
     /// <summary>Exceptions that escaped the dispatcher (the Functions host would log them and answer 500).</summary>
     public IReadOnlyCollection<Exception> ApiExceptions => apiExceptions;
 
-    public static async Task<LocalSite> StartAsync(TestApp app, string webRoot)
+    public static Task<LocalSite> StartAsync(TestApp app, string webRoot) => StartAsync(_ => Task.FromResult(app), webRoot);
+
+    /// <summary>
+    /// Starts the page's server first, then the app <paramref name="createApp"/> builds for the page's origin (settings such as
+    /// <c>Mail:PageOrigin</c>, the origin the links in mails point at), then the API in front of that app.
+    /// </summary>
+    public static async Task<LocalSite> StartAsync(Func<Uri, Task<TestApp>> createApp, string webRoot)
     {
         var webFiles = new PhysicalFileProvider(webRoot);
         WebApplication? web = null;
@@ -62,6 +68,7 @@ public sealed class LocalSite : IAsyncDisposable
             web = StaticServer(webFiles, GlobalHeaders(Path.Combine(webRoot, "staticwebapp.config.json")));
             await web.StartAsync();
             var webOrigin = BoundAddress(web);
+            var app = await createApp(new Uri(Origin(webOrigin)));
 
             var apiExceptions = new ConcurrentQueue<Exception>();
             var api = ApiServer(app, Origin(webOrigin), apiExceptions);
