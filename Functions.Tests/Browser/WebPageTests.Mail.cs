@@ -34,6 +34,7 @@ public sealed partial class WebPageTests
         await context.AddInitScriptAsync($"globalThis.__API_BASE_URL__ = {JsonSerializer.Serialize(Site.ApiBaseUrl.ToString())};");
         var page = await context.NewPageAsync();
         var errors = new BrowserErrors(page);
+        BrowserErrors? tabErrors = null;
         try
         {
             // Sign up: the banner asks to verify the address; "Send again" within the signup mail's minute is refused.
@@ -44,6 +45,7 @@ public sealed partial class WebPageTests
             errors.ExpectRejection(429, Site.ApiBaseUrl + "/me/verification-email");
             await page.Locator("#verify-send-again").ClickAsync();
             await Expect(page.Locator("#verify-banner-status")).ToContainTextAsync("wait a minute");
+            await SaveScreenshotAsync(page, "verify-banner");
 
             // The verification mail's link, opened in this tab: verified, banner gone, the token gone from the address bar.
             var verifyLink = (await Mail.WaitForMailAsync(email, "Confirm your email")).Link("verify");
@@ -72,40 +74,47 @@ public sealed partial class WebPageTests
                     $"If an account exists for {address}, a mail with a link to choose a new password is on its way. The link works once, for 30 minutes.");
             }
 
-            // The reset mail's link: the form to choose a new password, the token already gone from the address bar.
+            // The reset mail's link, opened as a mail client does, in a new tab (a page load, no session in that tab): the form
+            // to choose a new password, the token already gone from the address bar.
             var resetLink = (await Mail.WaitForMailAsync(email, "Reset your")).Link("reset");
-            await page.GotoAsync(resetLink.ToString());
-            await Expect(page.Locator("#reset-form")).ToBeVisibleAsync();
-            await Expect(page.Locator("#reset-new-password")).ToBeFocusedAsync();
-            Assert.DoesNotContain("reset=", page.Url, StringComparison.Ordinal);
-            Assert.DoesNotContain("reset=", await page.EvaluateAsync<string>("() => location.href"), StringComparison.Ordinal);
-            await AssertAccessibleAsync(page, "#reset-form");
+            var tab = await context.NewPageAsync();
+            tabErrors = new BrowserErrors(tab);
+            await tab.GotoAsync(resetLink.ToString());
+            await Expect(tab.Locator("#reset-form")).ToBeVisibleAsync();
+            await Expect(tab.Locator("#reset-new-password")).ToBeFocusedAsync();
+            Assert.DoesNotContain("reset=", tab.Url, StringComparison.Ordinal);
+            Assert.DoesNotContain("reset=", await tab.EvaluateAsync<string>("() => location.href"), StringComparison.Ordinal);
+            await AssertAccessibleAsync(tab, "#reset-form");
 
             // Two different passwords are caught on the page; then the new one: signed in, with the reset's session.
-            await page.Locator("#reset-new-password").FillAsync(newPassword);
-            await page.Locator("#reset-confirm-password").FillAsync(newPassword + " typo");
-            await page.Locator("#reset-form [type=submit]").ClickAsync();
-            await Expect(page.Locator("#reset-confirm-password-error")).Not.ToBeEmptyAsync();
-            await Expect(page.Locator("#reset-confirm-password")).ToBeFocusedAsync();
-            await page.Locator("#reset-confirm-password").FillAsync(newPassword);
-            await page.Locator("#reset-form [type=submit]").ClickAsync();
-            await Expect(page.Locator("#signed-in-user")).ToContainTextAsync(email);
-            await Expect(page.Locator("#items-view")).ToBeVisibleAsync();
-            await Expect(page.Locator("#status")).ToContainTextAsync("password has been changed");
-            await Expect(page.Locator("#verify-banner")).ToBeHiddenAsync();
-            Assert.NotNull(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('items.refreshToken')"));
+            await tab.Locator("#reset-new-password").FillAsync(newPassword);
+            await tab.Locator("#reset-confirm-password").FillAsync(newPassword + " typo");
+            await tab.Locator("#reset-form [type=submit]").ClickAsync();
+            await Expect(tab.Locator("#reset-confirm-password-error")).Not.ToBeEmptyAsync();
+            await Expect(tab.Locator("#reset-confirm-password")).ToBeFocusedAsync();
+            await tab.Locator("#reset-confirm-password").FillAsync(newPassword);
+            await tab.Locator("#reset-form [type=submit]").ClickAsync();
+            await Expect(tab.Locator("#signed-in-user")).ToContainTextAsync(email);
+            await Expect(tab.Locator("#items-view")).ToBeVisibleAsync();
+            await Expect(tab.Locator("#status")).ToContainTextAsync("password has been changed");
+            await Expect(tab.Locator("#verify-banner")).ToBeHiddenAsync();
+            Assert.NotNull(await tab.EvaluateAsync<string?>("() => sessionStorage.getItem('items.refreshToken')"));
+            await tab.Locator("#logout-button").ClickAsync();
+            await Expect(tab.Locator("#login-form")).ToBeVisibleAsync();
+            await tab.CloseAsync();
 
-            // The attacker's replay: the same link again is spent. It shows so, offers a new mail, and signs nobody in.
-            await page.Locator("#logout-button").ClickAsync();
-            await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
+            // The attacker's replay: the same link again, here in the first tab (the page is open there, so only the fragment
+            // changes), is spent. It shows so, offers a new mail, and signs nobody in.
             await page.GotoAsync(resetLink.ToString());
             await Expect(page.Locator("#reset-form")).ToBeVisibleAsync();
+            Assert.DoesNotContain("reset=", page.Url, StringComparison.Ordinal);
             await page.Locator("#reset-new-password").FillAsync(attackerPassword);
             await page.Locator("#reset-confirm-password").FillAsync(attackerPassword);
             errors.ExpectRejection(400, Site.ApiBaseUrl + "/auth/password-reset/confirm");
             await page.Locator("#reset-form [type=submit]").ClickAsync();
             await Expect(page.Locator("#reset-error")).ToContainTextAsync("already used");
             await Expect(page.Locator("#reset-request-new")).ToBeFocusedAsync();
+            await SaveScreenshotAsync(page, "reset-link-spent");
             await Expect(page.Locator("#account")).ToBeHiddenAsync();
             await Expect(page.Locator("#items-view")).ToBeHiddenAsync();
             Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('items.refreshToken')"));
@@ -127,11 +136,13 @@ public sealed partial class WebPageTests
         catch
         {
             TestContext.Current.TestOutputHelper?.WriteLine(errors.ToString());
+            TestContext.Current.TestOutputHelper?.WriteLine(tabErrors?.ToString() ?? "");
             await SaveFailureScreenshotAsync(page);
             throw;
         }
 
         errors.AssertNone();
+        tabErrors?.AssertNone();
         Assert.Empty(Site.ApiExceptions);
     }
 
