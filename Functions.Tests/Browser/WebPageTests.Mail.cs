@@ -46,6 +46,7 @@ public sealed partial class WebPageTests
             await page.Locator("#verify-send-again").ClickAsync();
             await Expect(page.Locator("#verify-banner-status")).ToContainTextAsync("wait a minute");
             await SaveScreenshotAsync(page, "verify-banner");
+            await AssertAccessibleAsync(page, "#verify-banner");
 
             // The verification mail's link, opened in this tab: verified, banner gone, the token gone from the address bar.
             var verifyLink = (await Mail.WaitForMailAsync(email, "Confirm your email")).Link("verify");
@@ -65,6 +66,7 @@ public sealed partial class WebPageTests
             await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
             await page.Locator("#show-forgot").ClickAsync();
             await Expect(page.Locator("#forgot-heading")).ToBeFocusedAsync();
+            await AssertAccessibleAsync(page, "#forgot-form");
             var nobody = AccountsTestExtensions.UniqueEmail("nobody");
             foreach (var address in new[] { nobody, email })
             {
