@@ -81,7 +81,10 @@ public sealed partial class WebPageTests
             var resetLink = (await Mail.WaitForMailAsync(email, "Reset your")).Link("reset");
             var tab = await context.NewPageAsync();
             tabErrors = new BrowserErrors(tab);
-            await tab.GotoAsync(resetLink.ToString());
+            var opened = await tab.GotoAsync(resetLink.ToString());
+            // Nothing the page loads or links to learns the page's address (the fragment is never sent anyway).
+            Assert.Equal("no-referrer", await opened!.HeaderValueAsync("Referrer-Policy"));
+            await Expect(tab.Locator("meta[name=referrer]")).ToHaveAttributeAsync("content", "no-referrer");
             await Expect(tab.Locator("#reset-form")).ToBeVisibleAsync();
             await Expect(tab.Locator("#reset-new-password")).ToBeFocusedAsync();
             Assert.DoesNotContain("reset=", tab.Url, StringComparison.Ordinal);
