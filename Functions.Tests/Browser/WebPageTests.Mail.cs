@@ -61,6 +61,13 @@ public sealed partial class WebPageTests
             var me = await App.GetAsync("/api/me", login.Json.GetProperty("accessToken").GetString());
             Assert.True(me.Json.GetProperty("emailVerified").GetBoolean());
 
+            // The same verification link again (the page is open, so only the fragment changes): used, and the page says so.
+            errors.ExpectRejection(400, Site.ApiBaseUrl + "/auth/verify-email");
+            await page.GotoAsync(verifyLink.ToString());
+            await Expect(page.Locator("#notice")).ToContainTextAsync("already used");
+            await Expect(page.Locator("#verify-banner")).ToBeHiddenAsync();
+            Assert.DoesNotContain("#", page.Url, StringComparison.Ordinal);
+
             // Log out, "Forgot password?": the same neutral answer for an unknown email and for the real one.
             await page.Locator("#logout-button").ClickAsync();
             await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
