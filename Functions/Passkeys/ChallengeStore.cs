@@ -61,17 +61,19 @@ public sealed class ChallengeStore(AppTables tables)
 
     /// <summary>
     /// Deletes the rows of every bucket that ended more than a challenge's lifetime ago: one range query on PartitionKey (it
-    /// reads only expired rows), then entity-group deletes of up to 100 rows per partition. Returns how many rows went.
+    /// reads only expired rows), then entity-group deletes of up to 100 rows per partition. Returns how many expired rows
+    /// it found (at most <paramref name="maxRows"/>) and how many of them it deleted (the rest were used meanwhile).
     /// </summary>
-    public async Task<int> DeleteExpiredAsync(DateTime now, int maxRows, CancellationToken cancellationToken)
+    public async Task<(int Found, int Deleted)> DeleteExpiredAsync(DateTime now, int maxRows, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.PasskeyChallenges, cancellationToken);
-        var before = PartitionOf(now - PasskeyOptions.ChallengeLifetime - PasskeyChallenge.ClockSkew - Bucket);
+        // A bucket's last challenge expires a lifetime (plus the clock skew allowed) after the bucket ends.
+        var lastExpired = PartitionOf(now - Bucket - PasskeyOptions.ChallengeLifetime - PasskeyChallenge.ClockSkew);
         var rows = new List<TableEntity>();
-        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey lt {before}"), maxPerPage: 1000,
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey le {lastExpired}"), maxPerPage: 1000,
             select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
         {
-            if (rows.Count == maxRows)
+            if (rows.Count >= maxRows)
             {
                 break;
             }
@@ -98,7 +100,7 @@ public sealed class ChallengeStore(AppTables tables)
             }
         }
 
-        return deleted;
+        return (rows.Count, deleted);
     }
 
     public static string PartitionOf(DateTime issuedAt)
