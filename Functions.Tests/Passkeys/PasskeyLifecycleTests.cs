@@ -32,7 +32,7 @@ public sealed class PasskeyLifecycleTests(AzuriteFixture azurite) : IAsyncLifeti
     }
 
     private async Task<bool> IdClaimedAsync(string passkeyId) =>
-        (await app.Table(AppTables.PasskeyIds).GetEntityIfExistsAsync<TableEntity>(passkeyId, "")).HasValue;
+        (await app.Table(AppTables.PasskeyIds).GetEntityIfExistsAsync<TableEntity>(passkeyId, Functions.Passkeys.PasskeyStore.ClaimRowKey)).HasValue;
 
     [Fact]
     public async Task Passkeys_are_listed_newest_first_renamed_and_deleted_and_only_the_owner_sees_them()

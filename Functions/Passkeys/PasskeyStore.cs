@@ -23,12 +23,15 @@ public sealed record PasskeyRecord(
 /// Passkeys live in two places. The credential row sits in the account's partition of Users (row key <c>passkey-</c> +
 /// its <see cref="PasskeyRecord.Id"/>), so a sign-in reads the account and the credential with one query and writes the
 /// new signature counter and the session in one batch, and account deletion removes it with the partition. The PasskeyIds
-/// table (PartitionKey = the same id, RowKey empty) holds one row per credential id across all accounts: inserting it is
+/// table (PartitionKey = the same id, RowKey <c>claim</c>) holds one row per credential id across all accounts: inserting it is
 /// how a registration claims the id, so the same credential can never belong to two accounts.
 /// </summary>
 public sealed class PasskeyStore(AppTables tables)
 {
     public const string RowKeyPrefix = "passkey-";
+
+    /// <summary>The row key of a credential id's claim in PasskeyIds (the partition key is the id).</summary>
+    public const string ClaimRowKey = "claim";
 
     // The first string after every "passkey-…" row key: '.' follows '-' in ASCII.
     private const string RowKeyEnd = "passkey.";
@@ -84,7 +87,7 @@ public sealed class PasskeyStore(AppTables tables)
     public async Task<bool> IsClaimedAsync(string id, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.PasskeyIds, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(id, "", select: ["UserId"], cancellationToken: cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(id, ClaimRowKey, select: ["UserId"], cancellationToken: cancellationToken);
         return response.HasValue;
     }
 
@@ -94,7 +97,7 @@ public sealed class PasskeyStore(AppTables tables)
         var table = await tables.GetAsync(AppTables.PasskeyIds, cancellationToken);
         try
         {
-            await table.AddEntityAsync(new TableEntity(id, "") { ["UserId"] = userId, ["AccountKey"] = accountKey }, cancellationToken);
+            await table.AddEntityAsync(new TableEntity(id, ClaimRowKey) { ["UserId"] = userId, ["AccountKey"] = accountKey }, cancellationToken);
             return true;
         }
         catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
@@ -107,7 +110,7 @@ public sealed class PasskeyStore(AppTables tables)
     public async Task ReleaseAsync(string id, string userId, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.PasskeyIds, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(id, "", cancellationToken: cancellationToken);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(id, ClaimRowKey, cancellationToken: cancellationToken);
         if (!response.HasValue || response.Value!.GetString("UserId") != userId)
         {
             return;
@@ -115,7 +118,7 @@ public sealed class PasskeyStore(AppTables tables)
 
         try
         {
-            await table.DeleteEntityAsync(id, "", response.Value.ETag, cancellationToken);
+            await table.DeleteEntityAsync(id, ClaimRowKey, response.Value.ETag, cancellationToken);
         }
         catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception))
         {
