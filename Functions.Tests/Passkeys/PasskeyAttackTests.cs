@@ -213,6 +213,12 @@ public sealed class PasskeyAttackTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(409, taken.Status);
         Assert.EndsWith("/passkey-taken", taken.Json.GetProperty("type").GetString(), StringComparison.Ordinal);
 
+        // However old the claim, it stays while its owner has the passkey.
+        clock.Advance(TimeSpan.FromHours(1));
+        var token = (await app.LoginAsync(second.Email)).Json.GetProperty("accessToken").GetString()!;
+        var later = await app.SendRegistrationAsync(token, copy.Create(await app.RegistrationOptionsAsync(token), PasskeyFlows.Origin));
+        Assert.Equal(409, later.Status);
+
         // Ten accounts racing to register one new credential id: at most one gets it.
         var racers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => app.NewUserAsync($"racer{i}")));
         var shared = RandomCredentialId();

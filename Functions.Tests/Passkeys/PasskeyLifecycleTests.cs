@@ -278,4 +278,47 @@ public sealed class PasskeyLifecycleTests(AzuriteFixture azurite) : IAsyncLifeti
         Assert.Equal(204, (await mailApp.VerifyEmailAsync(token)).Status);
         Assert.True((await mailApp.GetAsync("/api/me", user.AccessToken)).Json.GetProperty("emailVerified").GetBoolean());
     }
+
+    [Fact]
+    public async Task Registering_the_accounts_own_passkey_again_is_409_and_the_passkey_keeps_working()
+    {
+        var user = await app.NewUserAsync("again");
+        using var authenticator = new SoftwareAuthenticator();
+        await app.RegisterAsync(authenticator, user.AccessToken);
+        using var same = new SoftwareAuthenticator(authenticator.CredentialId);
+
+        var again = await app.SendRegistrationAsync(user.AccessToken, same.Create(await app.RegistrationOptionsAsync(user.AccessToken), PasskeyFlows.Origin));
+
+        Assert.Equal(409, again.Status);
+        Assert.True(await IdClaimedAsync(authenticator.PasskeyId));
+        Assert.Equal(200, (await app.SignInAsync(authenticator)).Status);
+    }
+
+    [Fact]
+    public async Task A_claim_left_behind_without_its_passkey_is_taken_over_once_abandoned_and_not_before()
+    {
+        var user = await app.NewUserAsync("heir");
+        using var abandoned = new SoftwareAuthenticator();
+        using var recent = new SoftwareAuthenticator();
+        var claims = app.Table(AppTables.PasskeyIds);
+        // As a passkey deletion that stopped between its batch and the release would leave them: claims of an account
+        // that has no such passkey.
+        await claims.AddEntityAsync(new TableEntity(abandoned.PasskeyId, Functions.Passkeys.PasskeyStore.ClaimRowKey)
+        {
+            ["UserId"] = "someone-else", ["AccountKey"] = app.AccountKey("someone@example.com"), ["ClaimedAt"] = DateTime.UtcNow.AddMinutes(-11),
+        }, TestContext.Current.CancellationToken);
+        await claims.AddEntityAsync(new TableEntity(recent.PasskeyId, Functions.Passkeys.PasskeyStore.ClaimRowKey)
+        {
+            ["UserId"] = "someone-else", ["AccountKey"] = app.AccountKey("someone@example.com"), ["ClaimedAt"] = DateTime.UtcNow.AddMinutes(-1),
+        }, TestContext.Current.CancellationToken);
+
+        var takenOver = await app.SendRegistrationAsync(user.AccessToken, abandoned.Create(await app.RegistrationOptionsAsync(user.AccessToken), PasskeyFlows.Origin));
+        var stillHeld = await app.SendRegistrationAsync(user.AccessToken, recent.Create(await app.RegistrationOptionsAsync(user.AccessToken), PasskeyFlows.Origin));
+
+        Assert.True(takenOver.Status == 201, takenOver.ToString());
+        Assert.Equal(user.Id, (await claims.GetEntityAsync<TableEntity>(abandoned.PasskeyId, Functions.Passkeys.PasskeyStore.ClaimRowKey,
+            cancellationToken: TestContext.Current.CancellationToken)).Value.GetString("UserId"));
+        Assert.Equal(200, (await app.SignInAsync(abandoned)).Status);
+        Assert.Equal(409, stillHeld.Status);
+    }
 }

@@ -90,16 +90,21 @@ public sealed partial class PasskeyService(
         }
 
         var passkey = NewPasskey(caller.AccountKey, caller.UserId, credential, name);
-        if (!await passkeys.TryClaimAsync(passkey.Id, caller.UserId, caller.AccountKey, cancellationToken))
+        if (!await passkeys.TryClaimAsync(passkey.Id, caller.UserId, caller.AccountKey, Now(), cancellationToken))
         {
             LogCredentialTaken(logger, caller.UserId, passkey.Id, TraceContext.CurrentTraceId);
             return new PasskeyOutcome.CredentialTaken();
         }
 
-        if (!await passkeys.TryAddAsync(passkey, cancellationToken))
+        switch (await passkeys.TryAddAsync(passkey, cancellationToken))
         {
-            await passkeys.ReleaseAsync(passkey.Id, caller.UserId, cancellationToken);
-            return new PasskeyOutcome.AccountGone();
+            case PasskeyAdded.AlreadyThere:
+                // The account's own passkey, registered again: the claim is that passkey's and stays.
+                LogCredentialTaken(logger, caller.UserId, passkey.Id, TraceContext.CurrentTraceId);
+                return new PasskeyOutcome.CredentialTaken();
+            case PasskeyAdded.AccountGone:
+                await passkeys.ReleaseAsync(passkey.Id, caller.UserId, cancellationToken);
+                return new PasskeyOutcome.AccountGone();
         }
 
         LogRegistered(logger, caller.UserId, passkey.Id, TraceContext.CurrentTraceId);
@@ -231,7 +236,7 @@ public sealed partial class PasskeyService(
 
         var user = new UserRecord(AccountService.NewUserId(), accountKey, email, stored.DisplayName, PasswordHash: "", Now());
         var passkey = NewPasskey(accountKey, user.Id, credential, DefaultName);
-        if (!await passkeys.TryClaimAsync(passkey.Id, user.Id, accountKey, cancellationToken))
+        if (!await passkeys.TryClaimAsync(passkey.Id, user.Id, accountKey, Now(), cancellationToken))
         {
             return new PasskeyOutcome.CredentialTaken();
         }

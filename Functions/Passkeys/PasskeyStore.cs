@@ -19,6 +19,18 @@ public sealed record PasskeyRecord(
     public static string IdOf(ReadOnlySpan<byte> credentialId) => Base64Url.Encode(SHA256.HashData(credentialId));
 }
 
+/// <summary>What storing a new passkey came to.</summary>
+public enum PasskeyAdded
+{
+    Added,
+
+    /// <summary>The account was deleted meanwhile.</summary>
+    AccountGone,
+
+    /// <summary>The account has this credential already.</summary>
+    AlreadyThere,
+}
+
 /// <summary>
 /// Passkeys live in two places. The credential row sits in the account's partition of Users (row key <c>passkey-</c> +
 /// its <see cref="PasskeyRecord.Id"/>), so a sign-in reads the account and the credential with one query and writes the
@@ -91,19 +103,68 @@ public sealed class PasskeyStore(AppTables tables)
         return response.HasValue;
     }
 
-    /// <summary>Claims a credential id for <paramref name="userId"/>: false when any account (this one included) holds it already.</summary>
-    public async Task<bool> TryClaimAsync(string id, string userId, string accountKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims a credential id for <paramref name="userId"/>: false when another account holds it. A claim already this
+    /// account's is true (a retried insert whose first answer was lost; the passkey row's insert then decides a duplicate).
+    /// A claim is taken over only when it is abandoned: older than <see cref="AbandonedClaimAge"/> and its owner has no
+    /// such passkey any more (a deletion that stopped before releasing it), and then only if unchanged since read.
+    /// </summary>
+    public async Task<bool> TryClaimAsync(string id, string userId, string accountKey, DateTime now, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.PasskeyIds, cancellationToken);
+        var claim = new TableEntity(id, ClaimRowKey) { ["UserId"] = userId, ["AccountKey"] = accountKey, ["ClaimedAt"] = now };
         try
         {
-            await table.AddEntityAsync(new TableEntity(id, ClaimRowKey) { ["UserId"] = userId, ["AccountKey"] = accountKey }, cancellationToken);
+            await table.AddEntityAsync(claim, cancellationToken);
             return true;
         }
         catch (RequestFailedException exception) when (TableErrors.IsConflict(exception))
         {
+            // Held already: by whom, and is it still in use?
+        }
+
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(id, ClaimRowKey, cancellationToken: cancellationToken);
+        if (!response.HasValue)
+        {
             return false;
         }
+
+        var held = response.Value!;
+        if (held.GetString("UserId") == userId)
+        {
+            return true;
+        }
+
+        if (now - (held.GetDateTimeOffset("ClaimedAt")?.UtcDateTime ?? now) < AbandonedClaimAge
+            || await OwnerHasPasskeyAsync(held.GetString("AccountKey") ?? "", held.GetString("UserId") ?? "", id, cancellationToken))
+        {
+            return false;
+        }
+
+        try
+        {
+            await table.UpdateEntityAsync(claim, held.ETag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>How old a claim without its passkey must be before another registration may take it over: far longer than a registration takes.</summary>
+    public static readonly TimeSpan AbandonedClaimAge = TimeSpan.FromMinutes(10);
+
+    private async Task<bool> OwnerHasPasskeyAsync(string accountKey, string userId, string id, CancellationToken cancellationToken)
+    {
+        if (accountKey.Length == 0)
+        {
+            return false;
+        }
+
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(accountKey, RowKeyOf(id), select: ["UserId"], cancellationToken: cancellationToken);
+        return row.HasValue && row.Value!.GetString("UserId") == userId;
     }
 
     /// <summary>Gives up a claim, if it is still <paramref name="userId"/>'s.</summary>
@@ -128,9 +189,9 @@ public sealed class PasskeyStore(AppTables tables)
 
     /// <summary>
     /// Stores a new credential row, with a no-op merge of the account's row in the same batch: if the account was deleted
-    /// meanwhile the batch fails (false) and no credential outlives its account.
+    /// meanwhile the batch fails (<see cref="PasskeyAdded.AccountGone"/>) and no credential outlives its account.
     /// </summary>
-    public async Task<bool> TryAddAsync(PasskeyRecord passkey, CancellationToken cancellationToken)
+    public async Task<PasskeyAdded> TryAddAsync(PasskeyRecord passkey, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         try
@@ -140,11 +201,11 @@ public sealed class PasskeyStore(AppTables tables)
                 new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(passkey.AccountKey, passkey.AccountKey), ETag.All),
                 InsertAction(passkey),
             ], cancellationToken);
-            return true;
+            return PasskeyAdded.Added;
         }
         catch (TableTransactionFailedException exception) when (exception.Status is 404 or 409)
         {
-            return false;
+            return exception.Status == 404 ? PasskeyAdded.AccountGone : PasskeyAdded.AlreadyThere;
         }
     }
 
