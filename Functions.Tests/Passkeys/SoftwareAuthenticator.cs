@@ -61,8 +61,18 @@ public sealed class SoftwareAuthenticator : IDisposable
             id = Base64Url(CredentialId),
             rawId = Base64Url(CredentialId),
             type = "public-key",
-            response = new { clientDataJSON = Base64Url(clientData), attestationObject = Base64Url(cbor.Encode()), transports = new[] { "internal" } },
-            clientExtensionResults = new { },
+            // As Chrome's toJSON() gives it: the convenience fields beside the attestation object too.
+            response = new
+            {
+                clientDataJSON = Base64Url(clientData),
+                attestationObject = Base64Url(cbor.Encode()),
+                authenticatorData = Base64Url(authData),
+                publicKey = Base64Url(key.ExportSubjectPublicKeyInfo()),
+                publicKeyAlgorithm = -7,
+                transports = new[] { "internal", "hybrid" },
+            },
+            authenticatorAttachment = "platform",
+            clientExtensionResults = new { credProps = new { rk = true } },
         };
     }
 
@@ -93,6 +103,7 @@ public sealed class SoftwareAuthenticator : IDisposable
                 signature = Base64Url(signature),
                 userHandle = Base64Url(userHandle),
             },
+            authenticatorAttachment = "platform",
             clientExtensionResults = new { },
         };
     }
