@@ -69,6 +69,7 @@ public static class AppComposition
         services.AddSingleton(PasskeyOptions.FromConfiguration(configuration));
         services.AddSingleton<ChallengeStore>();
         services.AddSingleton<PasskeyStore>();
+        services.AddSingleton<PasskeyCeremonies>();
         services.AddSingleton<PasskeyService>();
 
         // Items.

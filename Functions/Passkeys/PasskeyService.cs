@@ -1,10 +1,6 @@
-using System.Formats.Cbor;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Azure.Data.Tables;
-using Fido2NetLib;
 using Fido2NetLib.Objects;
-using Fido2NetLib.Serialization;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
@@ -15,13 +11,12 @@ using Serverless.Functions.Telemetry;
 namespace Serverless.Functions.Passkeys;
 
 /// <summary>
-/// Passkeys (WebAuthn): registration for a signed-in account, discoverable sign-in, signup without a password, and the
-/// account's list. Ceremony challenges are ours (<see cref="PasskeyChallenge"/>), stored for 5 minutes and used up by a
-/// delete; the Fido2 library verifies origin, relying-party id hash, flags, signatures and attestation; the signature
-/// counter is checked here so that a counter that does not move forward is logged as a possible clone.
+/// Passkeys (WebAuthn): registration for a signed-in account, discoverable sign-in, signup without a password, the
+/// account's list, and a passkey as proof before account deletion. The ceremonies' options and checks are
+/// <see cref="PasskeyCeremonies"/>'; this class holds the account rules around them (limits, one way in, sessions, mail).
 /// </summary>
 public sealed partial class PasskeyService(
-    PasskeyOptions options,
+    PasskeyCeremonies ceremonies,
     ChallengeStore challenges,
     PasskeyStore passkeys,
     UserStore users,
@@ -40,18 +35,6 @@ public sealed partial class PasskeyService(
 
     private const int MaxDeleteAttempts = 5;
 
-    // ES256 first (every platform authenticator has it), then Ed25519 and RS256 (Windows Hello).
-    private static readonly IReadOnlyList<PubKeyCredParam> Algorithms = [PubKeyCredParam.ES256, PubKeyCredParam.Ed25519, PubKeyCredParam.RS256];
-
-    private static readonly AuthenticatorSelection Discoverable = new()
-    {
-        ResidentKey = ResidentKeyRequirement.Required,
-        UserVerification = UserVerificationRequirement.Required,
-    };
-
-    private readonly Fido2Configuration configuration = ConfigurationOf(options);
-    private readonly Fido2 library = new(ConfigurationOf(options), metadataService: null);
-
     // ── Registration (bearer) ───────────────────────────────────────────────────────────────────────────────────────
 
     /// <summary>Creation options for a new passkey of the caller's account, excluding the credentials it already has.</summary>
@@ -64,27 +47,27 @@ public sealed partial class PasskeyService(
         }
 
         var challenge = PasskeyChallenge.New(CeremonyPurpose.Register, Now());
-        var creation = CreationOptions(challenge, user.AccountKey, user.Email, user.DisplayName,
+        var creation = ceremonies.CreationOptions(challenge, user.AccountKey, user.Email, user.DisplayName,
             [.. existing.Where(passkey => passkey.UserId == user.Id).Select(passkey => new PublicKeyCredentialDescriptor(passkey.CredentialId))]);
-        await challenges.AddAsync(new ChallengeRecord(challenge, user.Id, user.AccountKey, null, null, ForStorage(creation)), cancellationToken);
+        await challenges.AddAsync(new ChallengeRecord(challenge, user.Id, user.AccountKey, null, null, PasskeyCeremonies.ForStorage(creation)), cancellationToken);
         return new PasskeyOutcome.Options(creation.ToJson());
     }
 
     public async Task<PasskeyOutcome> RegisterAsync(Caller caller, PasskeyRegistrationRequest request, CancellationToken cancellationToken)
     {
         var name = ValidName(request.Name ?? DefaultName, out var nameError);
-        if (ParseAttestation(request.Credential) is not { } attestation || name is null)
+        if (PasskeyCeremonies.ParseAttestation(request.Credential) is not { } attestation || name is null)
         {
             return Invalid(name is null ? "name" : "credential", nameError ?? "Send the attestation the browser returned (PublicKeyCredential.toJSON()).");
         }
 
-        var stored = await UseCreationChallengeAsync(attestation, CeremonyPurpose.Register, cancellationToken);
+        var stored = await ceremonies.UseCreationChallengeAsync(attestation, CeremonyPurpose.Register, cancellationToken);
         if (stored is null || stored.AccountKey != caller.AccountKey || stored.UserId != caller.UserId)
         {
             return Refused(caller.UserId, "the challenge is unknown, used, expired or another account's");
         }
 
-        if (await VerifyAttestationAsync(attestation, stored, cancellationToken) is not { } credential)
+        if (await ceremonies.VerifyAttestationAsync(attestation, stored, cancellationToken) is not { } credential)
         {
             return Refused(caller.UserId, "the attestation did not verify");
         }
@@ -123,7 +106,7 @@ public sealed partial class PasskeyService(
 
         var challenge = PasskeyChallenge.New(CeremonyPurpose.SignIn, Now());
         await challenges.AddAsync(new ChallengeRecord(challenge, null, null, null, null, null), cancellationToken);
-        return new PasskeyOutcome.Options(AssertionOptionsFor(challenge).ToJson());
+        return new PasskeyOutcome.Options(ceremonies.AssertionOptionsFor(challenge).ToJson());
     }
 
     /// <summary>
@@ -141,12 +124,12 @@ public sealed partial class PasskeyService(
             return new PasskeyOutcome.ClientLimited(clientWait);
         }
 
-        if (ParseAssertion(request.Credential) is not { } assertion)
+        if (PasskeyCeremonies.ParseAssertion(request.Credential) is not { } assertion)
         {
             return Invalid("credential", "Send the assertion the browser returned (PublicKeyCredential.toJSON()).");
         }
 
-        if (await VerifyAssertionAsync(assertion, expectedAccountKey: null, cancellationToken) is { } verified)
+        if (await ceremonies.VerifyAssertionAsync(assertion, expectedAccountKey: null, cancellationToken) is { } verified)
         {
             var opened = sessions.Open(AccountService.ViewOf(verified.User), verified.User.AccountKey, userAgent);
             if (await passkeys.TryCommitSignInAsync(verified.Passkey, verified.SignCount, Now(), opened.Row, cancellationToken))
@@ -201,8 +184,8 @@ public sealed partial class PasskeyService(
         }
 
         var challenge = PasskeyChallenge.New(CeremonyPurpose.Signup, Now());
-        var creation = CreationOptions(challenge, accountKey, email.Value, displayName, []);
-        await challenges.AddAsync(new ChallengeRecord(challenge, null, accountKey, email.Value, displayName, ForStorage(creation)), cancellationToken);
+        var creation = ceremonies.CreationOptions(challenge, accountKey, email.Value, displayName, []);
+        await challenges.AddAsync(new ChallengeRecord(challenge, null, accountKey, email.Value, displayName, PasskeyCeremonies.ForStorage(creation)), cancellationToken);
         return new PasskeyOutcome.Options(creation.ToJson());
     }
 
@@ -212,12 +195,12 @@ public sealed partial class PasskeyService(
     /// </summary>
     public async Task<PasskeyOutcome> SignupAsync(PasskeyCredentialRequest request, string clientAddress, string? userAgent, CancellationToken cancellationToken)
     {
-        if (ParseAttestation(request.Credential) is not { } attestation)
+        if (PasskeyCeremonies.ParseAttestation(request.Credential) is not { } attestation)
         {
             return Invalid("credential", "Send the attestation the browser returned (PublicKeyCredential.toJSON()).");
         }
 
-        var stored = await UseCreationChallengeAsync(attestation, CeremonyPurpose.Signup, cancellationToken);
+        var stored = await ceremonies.UseCreationChallengeAsync(attestation, CeremonyPurpose.Signup, cancellationToken);
         if (stored is not { AccountKey: { } accountKey, Email: { } email })
         {
             return Refused(null, "the signup challenge is unknown, used or expired");
@@ -229,7 +212,7 @@ public sealed partial class PasskeyService(
             return new PasskeyOutcome.ClientLimited(wait);
         }
 
-        if (await VerifyAttestationAsync(attestation, stored, cancellationToken) is not { } credential)
+        if (await ceremonies.VerifyAttestationAsync(attestation, stored, cancellationToken) is not { } credential)
         {
             return Refused(null, "the signup attestation did not verify");
         }
@@ -360,8 +343,8 @@ public sealed partial class PasskeyService(
             return new Reauthentication.Throttled(LoginThrottle.LostRace);
         }
 
-        if (ParseAssertion(assertionJson) is not { } assertion
-            || await VerifyAssertionAsync(assertion, caller.AccountKey, cancellationToken) is not { } verified
+        if (PasskeyCeremonies.ParseAssertion(assertionJson) is not { } assertion
+            || await ceremonies.VerifyAssertionAsync(assertion, caller.AccountKey, cancellationToken) is not { } verified
             || verified.User.Id != caller.UserId)
         {
             LogReauthenticationFailed(logger, caller.UserId, TraceContext.CurrentTraceId);
@@ -374,196 +357,7 @@ public sealed partial class PasskeyService(
         return new Reauthentication.Verified(verified.User);
     }
 
-    // ── Verification ────────────────────────────────────────────────────────────────────────────────────────────────
-
-    private sealed record VerifiedAssertion(UserRecord User, PasskeyRecord Passkey, uint SignCount);
-
-    /// <summary>
-    /// The challenge (a sign-in one, fresh, used up now), the account and credential the user handle and credential id
-    /// name, then the library's checks (origin, relying-party id hash, user presence and verification, signature), then
-    /// the counter. Null for any failure; the reason is logged, never returned.
-    /// </summary>
-    private async Task<VerifiedAssertion?> VerifyAssertionAsync(AuthenticatorAssertionRawResponse assertion, string? expectedAccountKey,
-        CancellationToken cancellationToken)
-    {
-        var challenge = PasskeyChallenge.TryParse(ChallengeOf(assertion.Response?.ClientDataJson));
-        if (challenge is null || challenge.Purpose != CeremonyPurpose.SignIn || !challenge.IsFresh(Now()))
-        {
-            return Fail(null, "the challenge is not a fresh sign-in challenge");
-        }
-
-        if (assertion.Response!.UserHandle is not { Length: 32 } userHandle || assertion.RawId is not { Length: > 0 and <= 1023 } rawId)
-        {
-            return Fail(null, "the assertion has no user handle or credential id (not a discoverable credential of this service)");
-        }
-
-        var accountKey = Base64Url.Encode(userHandle);
-        if (expectedAccountKey is not null && accountKey != expectedAccountKey)
-        {
-            return Fail(null, "the assertion is of another account");
-        }
-
-        if (!await challenges.TryConsumeAsync(challenge, cancellationToken))
-        {
-            return Fail(null, "the challenge was used already, or never issued");
-        }
-
-        var (user, passkey) = await passkeys.FindForSignInAsync(accountKey, PasskeyRecord.IdOf(rawId), cancellationToken);
-        if (user is null || passkey is null || passkey.UserId != user.Id)
-        {
-            return Fail(user?.Id, "no such credential for the account the user handle names");
-        }
-
-        try
-        {
-            // The stored counter is checked below, not by the library, so that a clone is told apart and logged.
-            var result = await library.MakeAssertionAsync(new MakeAssertionParams
-            {
-                AssertionResponse = assertion,
-                OriginalOptions = AssertionOptionsFor(challenge),
-                StoredPublicKey = passkey.PublicKey,
-                StoredSignatureCounter = 0,
-                IsUserHandleOwnerOfCredentialIdCallback = (owner, _) => Task.FromResult(
-                    owner.UserHandle.AsSpan().SequenceEqual(userHandle) && owner.CredentialId.AsSpan().SequenceEqual(passkey.CredentialId)),
-            }, cancellationToken);
-
-            if ((result.SignCount != 0 || passkey.SignCount != 0) && result.SignCount <= passkey.SignCount)
-            {
-                LogPossibleClone(logger, user.Id, passkey.Id, passkey.SignCount, result.SignCount, TraceContext.CurrentTraceId);
-                return null;
-            }
-
-            return new VerifiedAssertion(user, passkey, result.SignCount);
-        }
-        catch (Exception exception) when (IsVerificationFailure(exception))
-        {
-            return Fail(user.Id, ReasonOf(exception));
-        }
-    }
-
-    /// <summary>Reads the stored challenge of a creation ceremony and uses it up; null when not fresh, of another purpose, used or unknown.</summary>
-    private async Task<ChallengeRecord?> UseCreationChallengeAsync(AuthenticatorAttestationRawResponse attestation, CeremonyPurpose purpose,
-        CancellationToken cancellationToken)
-    {
-        var challenge = PasskeyChallenge.TryParse(ChallengeOf(attestation.Response?.ClientDataJson));
-        if (challenge is null || challenge.Purpose != purpose || !challenge.IsFresh(Now()))
-        {
-            return null;
-        }
-
-        var stored = await challenges.FindAsync(challenge, cancellationToken);
-        return stored is not null && await challenges.TryConsumeAsync(challenge, cancellationToken) ? stored : null;
-    }
-
-    private async Task<RegisteredPublicKeyCredential?> VerifyAttestationAsync(AuthenticatorAttestationRawResponse attestation, ChallengeRecord stored,
-        CancellationToken cancellationToken)
-    {
-        try
-        {
-            var original = CredentialCreateOptions.FromJson(stored.Options!);
-            return await library.MakeNewCredentialAsync(new MakeNewCredentialParams
-            {
-                AttestationResponse = attestation,
-                OriginalOptions = original,
-                // Uniqueness across accounts is the claim's insert (PasskeyStore.TryClaimAsync), which no race can pass.
-                IsCredentialIdUniqueToUserCallback = (_, _) => Task.FromResult(true),
-            }, cancellationToken);
-        }
-        catch (Exception exception) when (IsVerificationFailure(exception))
-        {
-            LogRefused(logger, stored.UserId, ReasonOf(exception), TraceContext.CurrentTraceId);
-            return null;
-        }
-    }
-
     // ── Helpers ─────────────────────────────────────────────────────────────────────────────────────────────────────
-
-    private CredentialCreateOptions CreationOptions(PasskeyChallenge challenge, string accountKey, string email, string? displayName,
-        IReadOnlyList<PublicKeyCredentialDescriptor> exclude) =>
-        CredentialCreateOptions.Create(
-            configuration,
-            challenge.Bytes,
-            new Fido2User { Id = Base64Url.TryDecode(accountKey)!, Name = email, DisplayName = displayName ?? email },
-            Discoverable,
-            AttestationConveyancePreference.None,
-            exclude,
-            null,
-            Algorithms);
-
-    private static Fido2Configuration ConfigurationOf(PasskeyOptions options) => new()
-    {
-        RPID = options.RelyingPartyId,
-        RPName = options.RelyingPartyName,
-        Origins = options.Origins.ToHashSet(StringComparer.Ordinal),
-        Timeout = (uint)PasskeyOptions.ChallengeLifetime.TotalMilliseconds,
-    };
-
-    private AssertionOptions AssertionOptionsFor(PasskeyChallenge challenge) =>
-        AssertionOptions.Create(configuration, challenge.Bytes, [], UserVerificationRequirement.Required, null);
-
-    // The stored copy needs no list of excluded credentials (nothing verifies against it), so its row stays small.
-    private static string ForStorage(CredentialCreateOptions creation)
-    {
-        var copy = CredentialCreateOptions.FromJson(creation.ToJson());
-        copy.ExcludeCredentials = [];
-        return copy.ToJson();
-    }
-
-    // The library's own serializer context has no entry for the attestation, so it is read with its type's attributes.
-    private static AuthenticatorAttestationRawResponse? ParseAttestation(JsonElement? json) =>
-        Parse(json, element => element.Deserialize<AuthenticatorAttestationRawResponse>()) is { Response: { AttestationObject: not null, ClientDataJson: not null } } parsed
-        && parsed.RawId is not null ? parsed : null;
-
-    private static AuthenticatorAssertionRawResponse? ParseAssertion(JsonElement? json) =>
-        Parse(json, element => element.Deserialize(FidoModelSerializerContext.Default.AuthenticatorAssertionRawResponse)) is
-        { Response: { AuthenticatorData: not null, Signature: not null, ClientDataJson: not null } } parsed
-        && parsed.RawId is not null ? parsed : null;
-
-    private static T? Parse<T>(JsonElement? json, Func<JsonElement, T?> deserialize) where T : class
-    {
-        if (json is not { ValueKind: JsonValueKind.Object } element)
-        {
-            return null;
-        }
-
-        try
-        {
-            return deserialize(element);
-        }
-        catch (Exception exception) when (exception is JsonException or FormatException or NotSupportedException or ArgumentException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The challenge in a clientDataJSON, decoded; null when there is none.</summary>
-    private static byte[]? ChallengeOf(byte[]? clientDataJson)
-    {
-        if (clientDataJson is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(clientDataJson);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("challenge", out var challenge) && challenge.ValueKind == JsonValueKind.String
-                ? Base64Url.TryDecode(challenge.GetString()!)
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static bool IsVerificationFailure(Exception exception) =>
-        exception is Fido2VerificationException or CborContentException or FormatException or ArgumentException or JsonException
-            or InvalidOperationException or CryptographicException or OverflowException or NotSupportedException or InvalidCastException;
-
-    private static string ReasonOf(Exception exception) =>
-        exception is Fido2VerificationException fido ? fido.Code.ToString() : exception.GetType().Name;
 
     private PasskeyRecord NewPasskey(string accountKey, string userId, RegisteredPublicKeyCredential credential, string name) =>
         new(accountKey, PasskeyRecord.IdOf(credential.Id), userId, credential.Id, credential.PublicKey, credential.SignCount, name, Now(), null);
@@ -593,12 +387,6 @@ public sealed partial class PasskeyService(
         return new PasskeyOutcome.Refused();
     }
 
-    private VerifiedAssertion? Fail(string? userId, string reason)
-    {
-        LogRefused(logger, userId, reason, TraceContext.CurrentTraceId);
-        return null;
-    }
-
     private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} registered passkey {PasskeyId} (trace {TraceId})")]
@@ -618,10 +406,6 @@ public sealed partial class PasskeyService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Passkey registration refused for user {UserId}: credential {PasskeyId} is registered already (trace {TraceId})")]
     private static partial void LogCredentialTaken(ILogger logger, string userId, string passkeyId, string? traceId);
-
-    [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Possible cloned authenticator: user {UserId}, passkey {PasskeyId}, signature counter {StoredCount} then {PresentedCount}; sign-in refused (trace {TraceId})")]
-    private static partial void LogPossibleClone(ILogger logger, string userId, string passkeyId, uint storedCount, uint presentedCount, string? traceId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Passkey check before account deletion failed for user {UserId} (trace {TraceId})")]
     private static partial void LogReauthenticationFailed(ILogger logger, string userId, string? traceId);
