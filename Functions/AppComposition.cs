@@ -9,6 +9,7 @@ using Serverless.Functions.Http;
 using Serverless.Functions.Items;
 using Serverless.Functions.Mail;
 using Serverless.Functions.OpenApi;
+using Serverless.Functions.Passkeys;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
@@ -63,6 +64,13 @@ public static class AppComposition
         // Mail: settings checked now; SMTP locally (smtp4dev), Azure Communication Services in Azure. The outbox keeps
         // every mail until it is sent, and its timer (MailOutboxFunction) sends what a request could not.
         services.AddMail(configuration);
+
+        // Passkeys: settings checked now (relying-party id and origins); challenges and the credential-id index in tables of their own.
+        services.AddSingleton(PasskeyOptions.FromConfiguration(configuration));
+        services.AddSingleton<ChallengeStore>();
+        services.AddSingleton<PasskeyStore>();
+        services.AddSingleton<PasskeyCeremonies>();
+        services.AddSingleton<PasskeyService>();
 
         // Items.
         services.AddSingleton<ItemCursor>();

@@ -183,6 +183,7 @@ module api 'modules/functionapp.bicep' = {
     mailEndpoint: communication.outputs.endpoint
     mailSenderAddress: communication.outputs.senderAddress
     pageOrigin: 'https://${web.outputs.defaultHostname}'
+    passkeyRelyingPartyId: web.outputs.defaultHostname
   }
   // The app starts as soon as it exists: grant its identity storage and Key Vault access first,
   // so the host and the Key Vault reference do not begin by failing.

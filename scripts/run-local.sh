@@ -222,7 +222,8 @@ wait_for "Function app" "$api_url/health" 180
 cat <<MSG
 
 Everything is running:
-  page                         http://127.0.0.1:$web_port/   (also http://localhost:$web_port/)
+  page                         http://localhost:$web_port/   (passkeys work only there: WebAuthn refuses IP addresses;
+                               http://127.0.0.1:$web_port/ serves the same page without them)
   API                          $api_url   (e.g. $api_url/health, $api_url/openapi.json)
   mails sent (smtp4dev)        http://127.0.0.1:5000/
   storage                      UseDevelopmentStorage=true (Azurite: blob 10000, queue 10001, table 10002; data in .azurite/)

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Serverless.Functions.Passkeys;
+using Serverless.Functions.Tests.Passkeys;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Contract;
@@ -37,6 +39,7 @@ public sealed class ContractScenarios
             await scenarios.AccountDeletionAsync(app);
             await scenarios.OperationsAsync(app);
             await scenarios.SessionsAsync(app);
+            await scenarios.PasskeysAsync(app);
         }
 
         var mail = await Smtp4devServer.GetAsync();
@@ -50,6 +53,7 @@ public sealed class ContractScenarios
             await scenarios.OutagesAsync(down, ada, itemId);
             await scenarios.SessionOutagesAsync(down, ada);
             await scenarios.MailOutagesAsync(down, ada);
+            await scenarios.PasskeyOutagesAsync(down, ada);
         }
 
         await using (var broken = TestApp.Create(connectionString, configureServices: services => services.AddSingleton<TimeProvider>(new BrokenClock())))
@@ -63,6 +67,7 @@ public sealed class ContractScenarios
             ["Limits:SignupsPerClientPerHour"] = "1",
             ["Limits:FailedLoginsPerClientPerHour"] = "1",
             ["Limits:MaxHashesInFlight"] = "1",
+            ["Limits:PasskeyCeremoniesPerClientPerHour"] = "2",
         }))
         {
             await scenarios.LimitsAsync(limited);
@@ -82,6 +87,22 @@ public sealed class ContractScenarios
         await SendAsync(app, "signup over the address's limit", "POST", "/api/auth/signup", Signup(), Json, headers: attacker);
         await SendAsync(app, "failed login from an address", "POST", "/api/auth/login", guess, Json, headers: attacker);
         await SendAsync(app, "login over the address's failed-login limit", "POST", "/api/auth/login", guess, Json, headers: attacker);
+        // The attacker's one signup and one failed login are spent: a passkey signup and sign-in are refused too, and the
+        // third anonymous passkey ceremony is over its limit of 2.
+        using (var authenticator = new SoftwareAuthenticator())
+        {
+            var options = await SendAsync(app, "passkey signup options from an address", "POST", "/api/auth/signup/passkey/options",
+                Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), Json, headers: attacker);
+            await SendAsync(app, "passkey signup over the address's signup limit", "POST", "/api/auth/signup/passkey",
+                Serialize(new { credential = authenticator.Create(options.Json, PasskeyFlows.Origin) }), Json, headers: attacker);
+            var signIn = await SendAsync(app, "passkey sign-in options from an address", "POST", "/api/auth/passkey/options", headers: attacker);
+            await SendAsync(app, "passkey sign-in over the address's failed-login limit", "POST", "/api/auth/passkey",
+                Serialize(new { credential = authenticator.Get(signIn.Json, PasskeyFlows.Origin) }), Json, headers: attacker);
+            await SendAsync(app, "passkey sign-in options over the address's limit", "POST", "/api/auth/passkey/options", headers: attacker);
+            await SendAsync(app, "passkey signup options over the address's limit", "POST", "/api/auth/signup/passkey/options",
+                Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), Json, headers: attacker);
+        }
+
         using (app.Services.GetRequiredService<Functions.Accounts.HashSlots>().TryTake())
         {
             await SendAsync(app, "signup while every hash slot is taken", "POST", "/api/auth/signup", Signup(), Json, headers: bystander);
@@ -293,6 +314,104 @@ public sealed class ContractScenarios
         await SendAsync(down, "sign out everywhere while storage is down", "DELETE", "/api/me/sessions", bearer: ada.AccessToken);
         await SendAsync(down, "change the password while storage is down", "PUT", "/api/me/password",
             Serialize(new { currentPassword = AccountsTestExtensions.GoodPassword, newPassword = "a new passphrase for the contract" }), Json, ada.AccessToken);
+    }
+
+    private async Task PasskeysAsync(TestApp app)
+    {
+        var lin = await app.NewUserAsync("passkeys");
+        var other = await app.NewUserAsync("passkeys-other");
+        using var laptop = new SoftwareAuthenticator();
+        var options = await SendAsync(app, "passkey registration options", "POST", "/api/me/passkeys/options", bearer: lin.AccessToken);
+        await SendAsync(app, "passkey registration options without a token", "POST", "/api/me/passkeys/options");
+        var registration = Serialize(new { credential = laptop.Create(options.Json, PasskeyFlows.Origin), name = "Laptop" });
+        var registered = await SendAsync(app, "register a passkey", "POST", "/api/me/passkeys", registration, Json, lin.AccessToken);
+        await SendAsync(app, "register with a used challenge", "POST", "/api/me/passkeys", registration, Json, lin.AccessToken);
+        await SendAsync(app, "register without a credential", "POST", "/api/me/passkeys", Serialize(new { name = "Laptop" }), Json, lin.AccessToken);
+        await SendAsync(app, "register without a token", "POST", "/api/me/passkeys", registration, Json);
+        using (var copy = new SoftwareAuthenticator(laptop.CredentialId))
+        {
+            var otherOptions = await SendAsync(app, "passkey registration options of another account", "POST", "/api/me/passkeys/options", bearer: other.AccessToken);
+            await SendAsync(app, "register a credential another account has", "POST", "/api/me/passkeys",
+                Serialize(new { credential = copy.Create(otherOptions.Json, PasskeyFlows.Origin) }), Json, other.AccessToken);
+        }
+
+        await BadBodiesAsync(app, "POST", "/api/me/passkeys", lin.AccessToken);
+
+        var id = registered.Json.GetProperty("id").GetString()!;
+        await SendAsync(app, "list passkeys", "GET", "/api/me/passkeys", bearer: lin.AccessToken);
+        await SendAsync(app, "list passkeys without a token", "GET", "/api/me/passkeys");
+        await SendAsync(app, "rename a passkey", "PATCH", "/api/me/passkeys/" + id, Serialize(new { name = "Work laptop" }), Json, lin.AccessToken);
+        await SendAsync(app, "rename another account's passkey", "PATCH", "/api/me/passkeys/" + id, Serialize(new { name = "Mine now" }), Json, other.AccessToken);
+        await SendAsync(app, "rename a passkey to nothing", "PATCH", "/api/me/passkeys/" + id, Serialize(new { name = " " }), Json, lin.AccessToken);
+        await SendAsync(app, "rename a passkey without a token", "PATCH", "/api/me/passkeys/" + id, Serialize(new { name = "Work laptop" }), Json);
+        await BadBodiesAsync(app, "PATCH", "/api/me/passkeys/" + id, lin.AccessToken);
+
+        var signInOptions = await SendAsync(app, "passkey sign-in options", "POST", "/api/auth/passkey/options");
+        var assertion = Serialize(new { credential = laptop.Get(signInOptions.Json, PasskeyFlows.Origin) });
+        await SendAsync(app, "sign in with a passkey", "POST", "/api/auth/passkey", assertion, Json);
+        await SendAsync(app, "sign in with a used assertion", "POST", "/api/auth/passkey", assertion, Json);
+        await SendAsync(app, "sign in without a credential", "POST", "/api/auth/passkey", "{}", Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/passkey");
+
+        using var key = new SoftwareAuthenticator();
+        var email = AccountsTestExtensions.UniqueEmail("passkey-only");
+        var signupOptions = await SendAsync(app, "passkey signup options", "POST", "/api/auth/signup/passkey/options", Serialize(new { email, displayName = "Grace" }), Json);
+        await SendAsync(app, "passkey signup options for a taken email", "POST", "/api/auth/signup/passkey/options", Serialize(new { email = lin.Email }), Json);
+        await SendAsync(app, "passkey signup options with a malformed email", "POST", "/api/auth/signup/passkey/options", Serialize(new { email = "not an email" }), Json);
+        await BadBodiesAsync(app, "POST", "/api/auth/signup/passkey/options");
+        var signupBody = Serialize(new { credential = key.Create(signupOptions.Json, PasskeyFlows.Origin) });
+        var grace = SignedInUser.From(email, (await SendAsync(app, "sign up with a passkey", "POST", "/api/auth/signup/passkey", signupBody, Json)).Json);
+        await SendAsync(app, "sign up with a used challenge", "POST", "/api/auth/signup/passkey", signupBody, Json);
+        using (var late = new SoftwareAuthenticator())
+        {
+            var lateEmail = AccountsTestExtensions.UniqueEmail("late");
+            var lateOptions = await app.SignupOptionsAsync(lateEmail);
+            await app.SignupAsync(lateEmail);
+            await SendAsync(app, "sign up with a passkey after the email was taken", "POST", "/api/auth/signup/passkey",
+                Serialize(new { credential = late.Create(lateOptions, PasskeyFlows.Origin) }), Json);
+        }
+
+        await BadBodiesAsync(app, "POST", "/api/auth/signup/passkey");
+
+        var graceId = (await app.GetAsync("/api/me/passkeys", grace.AccessToken)).Json.GetProperty("passkeys")[0].GetProperty("id").GetString()!;
+        await SendAsync(app, "delete the last way into an account", "DELETE", "/api/me/passkeys/" + graceId, bearer: grace.AccessToken);
+        await SendAsync(app, "delete a passkey", "DELETE", "/api/me/passkeys/" + id, bearer: lin.AccessToken);
+        await SendAsync(app, "delete a deleted passkey", "DELETE", "/api/me/passkeys/" + id, bearer: lin.AccessToken);
+        await SendAsync(app, "delete a passkey without a token", "DELETE", "/api/me/passkeys/" + id);
+
+        var proof = await app.SignInOptionsAsync();
+        await SendAsync(app, "delete the account with another account's passkey", "DELETE", "/api/me",
+            Serialize(new { passkeyAssertion = laptop.Get(proof, PasskeyFlows.Origin) }), Json, grace.AccessToken);
+        proof = await app.SignInOptionsAsync();
+        await SendAsync(app, "delete the account with its passkey", "DELETE", "/api/me",
+            Serialize(new { passkeyAssertion = key.Get(proof, PasskeyFlows.Origin) }), Json, grace.AccessToken);
+    }
+
+    // Requests whose challenges are well-formed and fresh, so each gets as far as storage.
+    private async Task PasskeyOutagesAsync(TestApp down, SignedInUser ada)
+    {
+        using var authenticator = new SoftwareAuthenticator();
+        string Challenge(CeremonyPurpose purpose) => SoftwareAuthenticator.Base64Url(PasskeyChallenge.New(purpose, DateTime.UtcNow).Bytes);
+        JsonElement Creation(CeremonyPurpose purpose) => JsonSerializer.SerializeToElement(new
+        {
+            challenge = Challenge(purpose),
+            rp = new { id = PasskeyFlows.RelyingPartyId },
+            user = new { id = SoftwareAuthenticator.Base64Url(new byte[32]) },
+        });
+        var assertion = authenticator.Assertion(Challenge(CeremonyPurpose.SignIn), PasskeyFlows.Origin, PasskeyFlows.RelyingPartyId,
+            SoftwareAuthenticator.UserPresent | SoftwareAuthenticator.UserVerified, new byte[32], 1);
+        await SendAsync(down, "passkey registration options while storage is down", "POST", "/api/me/passkeys/options", bearer: ada.AccessToken);
+        await SendAsync(down, "register a passkey while storage is down", "POST", "/api/me/passkeys",
+            Serialize(new { credential = authenticator.Create(Creation(CeremonyPurpose.Register), PasskeyFlows.Origin) }), Json, ada.AccessToken);
+        await SendAsync(down, "list passkeys while storage is down", "GET", "/api/me/passkeys", bearer: ada.AccessToken);
+        await SendAsync(down, "rename a passkey while storage is down", "PATCH", "/api/me/passkeys/" + authenticator.PasskeyId, Serialize(new { name = "Laptop" }), Json, ada.AccessToken);
+        await SendAsync(down, "delete a passkey while storage is down", "DELETE", "/api/me/passkeys/" + authenticator.PasskeyId, bearer: ada.AccessToken);
+        await SendAsync(down, "passkey sign-in options while storage is down", "POST", "/api/auth/passkey/options");
+        await SendAsync(down, "sign in with a passkey while storage is down", "POST", "/api/auth/passkey", Serialize(new { credential = assertion }), Json);
+        await SendAsync(down, "passkey signup options while storage is down", "POST", "/api/auth/signup/passkey/options",
+            Serialize(new { email = AccountsTestExtensions.UniqueEmail("down") }), Json);
+        await SendAsync(down, "sign up with a passkey while storage is down", "POST", "/api/auth/signup/passkey",
+            Serialize(new { credential = authenticator.Create(Creation(CeremonyPurpose.Signup), PasskeyFlows.Origin) }), Json);
     }
 
     /// <summary>The answers every route with a JSON body gives to bodies it cannot take.</summary>

@@ -34,13 +34,23 @@ public sealed class FunctionsMetadataTests
         ("POST", "me/verification-email"),
         ("POST", "auth/password-reset"),
         ("POST", "auth/password-reset/confirm"),
+        ("POST", "me/passkeys/options"),
+        ("POST", "me/passkeys"),
+        ("GET", "me/passkeys"),
+        ("PATCH", "me/passkeys/{id}"),
+        ("DELETE", "me/passkeys/{id}"),
+        ("POST", "auth/passkey/options"),
+        ("POST", "auth/passkey"),
+        ("POST", "auth/signup/passkey/options"),
+        ("POST", "auth/signup/passkey"),
     ];
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
 
     // The routes anyone may call (docs/api.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
     private static readonly string[] AnonymousRoutes =
-        ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json", "auth/verify-email", "auth/password-reset", "auth/password-reset/confirm"];
+        ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json", "auth/verify-email", "auth/password-reset", "auth/password-reset/confirm",
+         "auth/passkey/options", "auth/passkey", "auth/signup/passkey/options", "auth/signup/passkey"];
 
     [Theory]
     [MemberData(nameof(ApiRoutes))]

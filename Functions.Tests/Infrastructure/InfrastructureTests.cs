@@ -19,7 +19,7 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
     const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
 
-    static readonly string[] StoreTables = ["ClientLimits", "Items", "Outbox", "Users"];
+    static readonly string[] StoreTables = ["ClientLimits", "Items", "Outbox", "PasskeyChallenges", "PasskeyIds", "Users"];
     static readonly string[] AzdServices = ["api", "web"];
     static readonly string[] IdentityClientIdSettings = ["AzureWebJobsStorage__clientId", "Tables__clientId", "AZURE_CLIENT_ID"];
     static readonly string[] RequiredOutputs =
@@ -327,6 +327,24 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
 
         AssertScopedAndNamed(assignment, scopeType, roleId);
         Assert.Equal("[not(empty(parameters('principalId')))]", (string?)assignment.Deployment?["condition"]);
+    }
+
+    [Fact]
+    public void Passkeys_are_bound_to_the_static_web_apps_host_name_and_accepted_only_from_its_https_origin()
+    {
+        var settings = AppSettings();
+        var site = bicep.SingleResource(Sites);
+        var rpId = site.ModuleArgument("passkeyRelyingPartyId");
+
+        Assert.Equal("[parameters('passkeyRelyingPartyId')]", (string?)settings["Passkeys__RelyingPartyId"]);
+        Assert.Equal("[format('https://{0}', parameters('passkeyRelyingPartyId'))]", (string?)settings["Passkeys__Origins"]);
+        Assert.False(string.IsNullOrWhiteSpace((string?)settings["Passkeys__RelyingPartyName"]));
+        // The relying-party id is the Static Web App's default host name itself: no scheme, no port, no path.
+        Assert.Contains("'Microsoft.Resources/deployments', 'web')", rpId, StringComparison.Ordinal);
+        Assert.EndsWith(".outputs.defaultHostname.value]", rpId, StringComparison.Ordinal);
+        Assert.DoesNotContain("https://", rpId, StringComparison.Ordinal);
+        // The page's origin for mails and CORS is the same host, so the page that calls the API can use its passkeys.
+        Assert.Contains(".outputs.defaultHostname.value", site.ModuleArgument("pageOrigin"), StringComparison.Ordinal);
     }
 
     [Fact]

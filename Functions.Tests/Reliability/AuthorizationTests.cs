@@ -32,8 +32,9 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
     [Fact]
     public void The_protected_functions_are_the_account_and_item_routes()
     {
-        Assert.Equal(["ChangePassword", "CreateItem", "DeleteAccount", "DeleteItem", "EndAllSessions", "EndSession", "GetItem", "ListItems", "ListSessions", "Me",
-            "SendVerificationEmail", "UpdateItem"], ProtectedFunctionNames.Order());
+        Assert.Equal(["ChangePassword", "CreateItem", "DeleteAccount", "DeleteItem", "DeletePasskey", "EndAllSessions", "EndSession", "GetItem", "ListItems",
+            "ListPasskeys", "ListSessions", "Me", "PasskeyRegistrationOptions", "RegisterPasskey", "RenamePasskey", "SendVerificationEmail", "UpdateItem"],
+            ProtectedFunctionNames.Order());
     }
 
     [Theory]

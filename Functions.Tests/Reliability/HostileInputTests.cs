@@ -16,10 +16,10 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
     private readonly RouteFixtures owner = routes.Owner;
 
     public static TheoryData<string> BodyFunctions =>
-        [.. FunctionRoute.All.Where(route => (route.Methods.Contains("POST") || route.Methods.Contains("PUT")) && route.Name != BodilessPost).Select(route => route.Name)];
+        [.. FunctionRoute.All.Where(route => (route.Methods.Contains("POST") || route.Methods.Contains("PUT")) && !BodilessPosts.Contains(route.Name)).Select(route => route.Name)];
 
-    // POST /api/me/verification-email takes no body and reads none.
-    private const string BodilessPost = "SendVerificationEmail";
+    // POST /api/me/verification-email and the passkey options routes without an account to create take no body and read none.
+    private static readonly string[] BodilessPosts = ["SendVerificationEmail", "PasskeyRegistrationOptions", "PasskeySignInOptions"];
 
     [Theory]
     [MemberData(nameof(BodyFunctions))]
@@ -63,8 +63,9 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
         }
 
         Assert.True(failures.Count == 0, $"{function}, {failures.Count} of {sent} hostile bodies:\n" + string.Join("\n", failures));
-        var changes = before.ChangesTo(await StorageSnapshot.TakeAsync(app, routes.ConnectionString), LoginThrottleStore.RowKey, ClientLimitStore.FailedLoginRowKey, ClientLimitStore.SignupRowKey);
-        Assert.True(function is "Signup" or "PasswordReset" ? changes.All(change => change.StartsWith('+')) : changes.Count == 0, string.Join("\n", changes));
+        var changes = before.ChangesTo(await StorageSnapshot.TakeAsync(app, routes.ConnectionString), LoginThrottleStore.RowKey, ClientLimitStore.FailedLoginRowKey,
+            ClientLimitStore.SignupRowKey, ClientLimitStore.PasskeyOptionsRowKey);
+        Assert.True(function is "Signup" or "PasswordReset" or "PasskeySignupOptions" ? changes.All(change => change.StartsWith('+')) : changes.Count == 0, string.Join("\n", changes));
     }
 
     public static TheoryData<string> HostileIds =>
@@ -76,14 +77,18 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
 
     [Theory]
     [MemberData(nameof(HostileIds))]
-    public async Task Malformed_ids_are_404_on_every_item_route_without_a_storage_request(string hostileId)
+    public async Task Malformed_ids_are_404_on_every_route_with_an_id_without_a_storage_request(string hostileId)
     {
         var id = hostileId == "10000-characters" ? new string('1', 10_000) : hostileId;
         var before = await StorageSnapshot.TakeAsync(app, routes.ConnectionString);
 
         foreach (var route in FunctionRoute.All.Where(route => route.Route.Contains("{id}", StringComparison.Ordinal)))
         {
-            var request = RouteRequests.For(route, owner) with { Path = "/api/items/" + Uri.EscapeDataString(id), Headers = RouteRequests.IfMatch("*") };
+            var request = RouteRequests.For(route, owner) with
+            {
+                Path = "/api/" + route.Route.Replace("{id}", Uri.EscapeDataString(id), StringComparison.Ordinal),
+                Headers = RouteRequests.IfMatch("*"),
+            };
             storageRequests.Reset();
             var response = await request.SendAsync(app, owner.User.AccessToken);
 
@@ -218,6 +223,12 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
         "PasswordReset" => (new() { ["email"] = AccountsTestExtensions.UniqueEmail("hostile") }, [202, 400, 429]),
         // A wrong current password, so that no hostile variant changes the owner's password (and ends their sessions).
         "ChangePassword" => (new() { ["currentPassword"] = "a wrong current password, of course", ["newPassword"] = "a brand new passphrase for this account" }, [400, 429]),
+        // A credential must be a JSON object: every string variant is 400 before any storage request.
+        "RegisterPasskey" => (new() { ["credential"] = "an attestation", ["name"] = "Laptop" }, [400]),
+        "PasskeySignIn" or "PasskeySignup" => (new() { ["credential"] = "a credential" }, [400]),
+        // Still a valid email after some hostile changes: 200 (a challenge and its count are stored), or 409, or 429 once the
+        // client's ceremonies are spent.
+        "PasskeySignupOptions" => (new() { ["email"] = AccountsTestExtensions.UniqueEmail("hostile"), ["displayName"] = "Ada" }, [200, 400, 409, 429]),
         _ => throw new InvalidOperationException($"No valid body for {function}: add one so hostile bodies reach it."),
     };
 

@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Http;
+using Serverless.Functions.Passkeys;
+using Serverless.Functions.Tests.Passkeys;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Reliability;
@@ -22,6 +24,11 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
 
     public string DisposableSessionId { get; init; } = "";
 
+    /// <summary>A passkey of <see cref="User"/> that stays, and one that a walk may delete.</summary>
+    public string PasskeyId { get; init; } = "";
+
+    public string DisposablePasskeyId { get; init; } = "";
+
     public static async Task<RouteFixtures> CreateAsync(TestApp app)
     {
         var user = await app.NewUserAsync("routes");
@@ -34,6 +41,10 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
         var disposable = await app.PostJsonAsync("/api/items", new { title = "Disposable" }, user.AccessToken);
         Assert.True(second.Status == 200 && item.Status == 201 && disposable.Status == 201, $"{second} {item} {disposable}");
         var resetUser = await app.NewUserAsync("routes-reset");
+        using var kept = new SoftwareAuthenticator();
+        using var disposablePasskey = new SoftwareAuthenticator();
+        await app.RegisterAsync(kept, user.AccessToken);
+        await app.RegisterAsync(disposablePasskey, user.AccessToken);
         return new RouteFixtures(
             user,
             second.Json.GetProperty("refreshToken").GetString()!,
@@ -44,6 +55,8 @@ public sealed record RouteFixtures(SignedInUser User, string LogoutRefreshToken,
         {
             Other = other,
             DisposableSessionId = disposableSession.GetProperty("id").GetString()!,
+            PasskeyId = kept.PasskeyId,
+            DisposablePasskeyId = disposablePasskey.PasskeyId,
             VerifyToken = await MailTokenAsync(app, user.Email, MailPurpose.Verify),
             ResetToken = await MailTokenAsync(app, resetUser.Email, MailPurpose.Reset),
         };
@@ -123,6 +136,18 @@ public static class RouteRequests
                 currentPassword = AccountsTestExtensions.GoodPassword,
                 newPassword = AccountsTestExtensions.GoodPassword,
             })) { BearerSwap = (f.User.AccessToken, f.Other.AccessToken) },
+            "PasskeyRegistrationOptions" => new RouteRequest(route.Name, "POST", "/api/me/passkeys/options", 200),
+            // A ceremony's answer cannot be replayed, so the walks send well-formed answers to fresh challenges that were
+            // never issued: each goes as far as storage (the challenge's read or delete) and is refused there.
+            "RegisterPasskey" => Post(route, "/api/me/passkeys", 400, new { credential = Attestation(CeremonyPurpose.Register), name = "Route walk" }),
+            "ListPasskeys" => new RouteRequest(route.Name, "GET", "/api/me/passkeys", 200),
+            "RenamePasskey" => new RouteRequest(route.Name, "PATCH", "/api/me/passkeys/" + f.PasskeyId, 200,
+                JsonSerializer.Serialize(new { name = "Renamed by the route walk" })),
+            "DeletePasskey" => new RouteRequest(route.Name, "DELETE", "/api/me/passkeys/" + f.DisposablePasskeyId, 204),
+            "PasskeySignInOptions" => new RouteRequest(route.Name, "POST", "/api/auth/passkey/options", 200),
+            "PasskeySignIn" => Post(route, "/api/auth/passkey", 401, new { credential = Assertion() }),
+            "PasskeySignupOptions" => Post(route, "/api/auth/signup/passkey/options", 200, new { email = f.NewEmail }),
+            "PasskeySignup" => Post(route, "/api/auth/signup/passkey", 400, new { credential = Attestation(CeremonyPurpose.Signup) }),
             _ => throw new InvalidOperationException(
                 $"No reliability request for function {route.Name}: add one to {nameof(RouteRequests)} so the suites cover it."),
         };
@@ -130,6 +155,26 @@ public static class RouteRequests
     }
 
     public static Dictionary<string, string> IfMatch(string etag) => new() { ["If-Match"] = etag };
+
+    private static string FreshChallenge(CeremonyPurpose purpose) => SoftwareAuthenticator.Base64Url(PasskeyChallenge.New(purpose, DateTime.UtcNow).Bytes);
+
+    private static object Attestation(CeremonyPurpose purpose)
+    {
+        using var authenticator = new SoftwareAuthenticator();
+        return authenticator.Create(JsonSerializer.SerializeToElement(new
+        {
+            challenge = FreshChallenge(purpose),
+            rp = new { id = PasskeyFlows.RelyingPartyId },
+            user = new { id = SoftwareAuthenticator.Base64Url(new byte[32]) },
+        }), PasskeyFlows.Origin);
+    }
+
+    private static object Assertion()
+    {
+        using var authenticator = new SoftwareAuthenticator();
+        return authenticator.Assertion(FreshChallenge(CeremonyPurpose.SignIn), PasskeyFlows.Origin, PasskeyFlows.RelyingPartyId,
+            SoftwareAuthenticator.UserPresent | SoftwareAuthenticator.UserVerified, new byte[32], 1);
+    }
 
     private static RouteRequest Post(FunctionRoute route, string path, int successStatus, object body) =>
         new(route.Name, "POST", path, successStatus, JsonSerializer.Serialize(body));

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Repository;
@@ -52,6 +53,27 @@ public sealed class LocalRunTests
         Assert.Contains($"api_url=\"http://localhost:{host.GetProperty("LocalHttpPort").GetInt32()}/api\"", script, StringComparison.Ordinal);
         Assert.Contains("dotnet run --project Functions", script, StringComparison.Ordinal);
         Assert.Contains("start_local_services", script, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Locally_passkeys_are_bound_to_localhost_and_accepted_from_the_scripts_page_origin_by_host_name()
+    {
+        using var settings = JsonDocument.Parse(File.ReadAllText(RepositoryRoot.Combine("local.settings.json.example")));
+        var values = settings.RootElement.GetProperty("Values");
+        var corsOrigins = settings.RootElement.GetProperty("Host").GetProperty("CORS").GetString()!.Split(',', StringSplitOptions.TrimEntries);
+        var webPort = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Script), @"^web_port=(\d+)$", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value;
+        var page = $"http://localhost:{webPort}";
+
+        // WebAuthn refuses IP addresses as relying-party ids: the page must be opened at localhost, which CORS allows too.
+        Assert.Equal("localhost", values.GetProperty("Passkeys__RelyingPartyId").GetString());
+        Assert.Equal([page], values.GetProperty("Passkeys__Origins").GetString()!.Split(',', StringSplitOptions.TrimEntries));
+        Assert.Contains(page, corsOrigins);
+        // Mail links lead to the same origin, so a reset link opens the page where the account's passkeys work.
+        Assert.Equal(page, values.GetProperty("Mail__PageOrigin").GetString());
+        // The options the example holds start the app (a bad one would stop it, naming the setting).
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(
+            values.EnumerateObject().Select(v => KeyValuePair.Create(v.Name.Replace("__", ":", StringComparison.Ordinal), (string?)v.Value.GetString()))).Build();
+        Assert.Equal("localhost", Functions.Passkeys.PasskeyOptions.FromConfiguration(configuration).RelyingPartyId);
     }
 
     [Fact]

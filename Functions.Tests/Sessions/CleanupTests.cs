@@ -208,9 +208,41 @@ public sealed class CleanupTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(4, report.Partitions);
         var scans = requests.Where(request => request.IsQuery).ToList();
         var batches = requests.Where(request => request.IsEntityGroupTransaction).ToList();
-        Assert.Single(scans);
+        // One filtered scan of Users, and one range query of the passkey challenges' old partitions (none here).
+        Assert.Equal(2, scans.Count);
+        Assert.Single(scans, request => request.Path.Contains(AppTables.PasskeyChallenges, StringComparison.Ordinal));
         Assert.Equal(4, batches.Count);
         Assert.Equal(scans.Count + batches.Count, requests.Count);
         TestContext.Current.TestOutputHelper?.WriteLine($"cleanup of {report.Deleted} rows in {report.Partitions} partitions: {requests.Count} requests");
+    }
+
+    [Fact]
+    public async Task Expired_passkey_challenges_go_by_whole_old_partitions_and_fresh_ones_stay_usable()
+    {
+        var user = await app.NewUserAsync("challenges");
+        using var authenticator = new Passkeys.SoftwareAuthenticator();
+        await Passkeys.PasskeyFlows.RegisterAsync(app, authenticator, user.AccessToken);
+        for (var i = 0; i < 3; i++)
+        {
+            await Passkeys.PasskeyFlows.SignInOptionsAsync(app);
+        }
+
+        await Passkeys.PasskeyFlows.RegistrationOptionsAsync(app, user.AccessToken);
+        clock.Advance(TimeSpan.FromMinutes(11));
+        var fresh = await Passkeys.PasskeyFlows.SignInOptionsAsync(app);
+        log.Reset();
+
+        var report = await cleanup.RunAsync(TestContext.Current.CancellationToken);
+        var requests = log.Requests;
+
+        Assert.Equal(4, report.DeletedByKind[ExpiredRowsCleanup.ChallengeKind]);
+        var left = await app.Table(AppTables.PasskeyChallenges).QueryAsync<TableEntity>(cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        Assert.Single(left);
+        // Found by one range query on PartitionKey (so it reads only old partitions), deleted by whole-partition batches.
+        var query = Assert.Single(requests, request => request.IsQuery && request.Path.Contains(AppTables.PasskeyChallenges, StringComparison.Ordinal));
+        Assert.StartsWith("PartitionKey le", query.Filter, StringComparison.Ordinal);
+        Assert.InRange(requests.Count(request => request.IsEntityGroupTransaction), 1, 2);
+        Assert.Equal(200, (await Passkeys.PasskeyFlows.SendSignInAsync(app, authenticator.Get(fresh, Passkeys.PasskeyFlows.Origin))).Status);
+        Assert.False((await cleanup.RunAsync(TestContext.Current.CancellationToken)).DeletedByKind.ContainsKey(ExpiredRowsCleanup.ChallengeKind));
     }
 }

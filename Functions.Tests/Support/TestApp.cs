@@ -72,6 +72,8 @@ public sealed class TestApp : IAsyncDisposable
         ["Mail:SenderAddress"] = "noreply@serverless.example",
         ["Mail:Smtp:Host"] = "127.0.0.1",
         ["Mail:Smtp:Port"] = "9",
+        ["Passkeys:RelyingPartyId"] = "page.example",
+        ["Passkeys:Origins"] = "https://page.example",
     };
 
     public const string TestIdentifierHashKey = "tests-only-identifier-hash-key-0123456789-abcdefghijklmnop";

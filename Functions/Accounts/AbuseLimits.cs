@@ -25,6 +25,9 @@ public sealed record AbuseLimits
     public int SignupsPerClientPerHour { get; init; } = 20;
     public int FailedLoginsPerClientPerHour { get; init; } = 50;
 
+    /// <summary>Anonymous passkey ceremonies (sign-in and signup options), each of which stores a challenge.</summary>
+    public int PasskeyCeremoniesPerClientPerHour { get; init; } = 100;
+
     /// <summary>
     /// Proxies whose <c>X-Forwarded-For</c> entries are trusted, counted from the right: 1 = the entry the platform's front
     /// end appends (Azure Functions), 2 = with Front Door before it; 0 = ignore the header and use the connection's address.
@@ -39,6 +42,7 @@ public sealed record AbuseLimits
             MaxHashesInFlight = Integer(section, "MaxHashesInFlight", DefaultHashCapacity(auth.Argon2), 1, 10_000),
             SignupsPerClientPerHour = Integer(section, "SignupsPerClientPerHour", 20, 1, 1_000_000),
             FailedLoginsPerClientPerHour = Integer(section, "FailedLoginsPerClientPerHour", 50, 1, 1_000_000),
+            PasskeyCeremoniesPerClientPerHour = Integer(section, "PasskeyCeremoniesPerClientPerHour", 100, 1, 1_000_000),
             TrustedProxies = Integer(section, "TrustedProxies", 1, 0, 10),
         };
     }

@@ -167,7 +167,7 @@ public sealed partial class AccountService(
         return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
     }
 
-    private static string? ValidDisplayName(string? input, out string? error)
+    internal static string? ValidDisplayName(string? input, out string? error)
     {
         error = null;
         if (input is null)
@@ -193,9 +193,9 @@ public sealed partial class AccountService(
         }
     }
 
-    private static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified);
+    internal static UserView ViewOf(UserRecord user) => new(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified);
 
-    private static string NewUserId() => Guid.CreateVersion7().ToString("N");
+    internal static string NewUserId() => Guid.CreateVersion7().ToString("N");
 
     private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 

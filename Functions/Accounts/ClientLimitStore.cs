@@ -8,6 +8,9 @@ public enum ClientAction
 {
     Signup,
     FailedLogin,
+
+    /// <summary>An anonymous passkey ceremony started (each stores a challenge row).</summary>
+    PasskeyOptions,
 }
 
 /// <summary>One client's count of one action in the current window.</summary>
@@ -25,6 +28,7 @@ public sealed class ClientLimitStore(AppTables tables)
 {
     public const string SignupRowKey = "signup";
     public const string FailedLoginRowKey = "failed-login";
+    public const string PasskeyOptionsRowKey = "passkey-options";
 
     public async Task<ClientCount?> FindAsync(string clientKey, ClientAction action, CancellationToken cancellationToken)
     {
@@ -51,7 +55,12 @@ public sealed class ClientLimitStore(AppTables tables)
         }
     }
 
-    private static string RowKey(ClientAction action) => action == ClientAction.Signup ? SignupRowKey : FailedLoginRowKey;
+    private static string RowKey(ClientAction action) => action switch
+    {
+        ClientAction.Signup => SignupRowKey,
+        ClientAction.FailedLogin => FailedLoginRowKey,
+        _ => PasskeyOptionsRowKey,
+    };
 
     private sealed class CountEntity : ITableEntity
     {

@@ -67,7 +67,12 @@ public sealed class ClientLimiter(ClientLimitStore store, AbuseLimits limits, Ti
 
     private TimeSpan? Wait(ClientCount count, ClientAction action)
     {
-        var limit = action == ClientAction.Signup ? limits.SignupsPerClientPerHour : limits.FailedLoginsPerClientPerHour;
+        var limit = action switch
+        {
+            ClientAction.Signup => limits.SignupsPerClientPerHour,
+            ClientAction.FailedLogin => limits.FailedLoginsPerClientPerHour,
+            _ => limits.PasskeyCeremoniesPerClientPerHour,
+        };
         var wait = count.WindowStart + AbuseLimits.ClientWindow - clock.GetUtcNow().UtcDateTime;
         return count.Count >= limit && wait > TimeSpan.Zero ? wait : null;
     }

@@ -75,7 +75,8 @@ public sealed partial class CredentialCheck(
             return null;
         }
 
-        if (user is null)
+        // No account, or an account without a password (passkeys only): the same time as a wrong password, the same answer.
+        if (user is null || user.PasswordHash.Length == 0)
         {
             hasher.VerifyNothing(password);
             return null;

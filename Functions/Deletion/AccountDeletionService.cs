@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
+using Serverless.Functions.Passkeys;
 using Serverless.Functions.Telemetry;
 
 namespace Serverless.Functions.Deletion;
@@ -16,6 +17,8 @@ public sealed partial class AccountDeletionService(
     AccountService accounts,
     UserStore users,
     ItemStore items,
+    PasskeyService passkeys,
+    PasskeyStore passkeyStore,
     PurgeJobs queue,
     PurgeLimits limits,
     ILogger<AccountDeletionService> logger)
@@ -25,12 +28,16 @@ public sealed partial class AccountDeletionService(
 
     public async Task<DeletionOutcome> DeleteAsync(Caller caller, DeleteAccountRequest request, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(request.Password))
+        var byPasskey = string.IsNullOrEmpty(request.Password) && request.PasskeyAssertion is { ValueKind: not System.Text.Json.JsonValueKind.Null };
+        if (string.IsNullOrEmpty(request.Password) && !byPasskey)
         {
-            return WrongPassword("Enter your password to delete the account.");
+            return WrongPassword("Enter your password (or use a passkey) to delete the account.");
         }
 
-        switch (await accounts.ReauthenticateAsync(caller, request.Password, cancellationToken))
+        var proof = byPasskey
+            ? await passkeys.ReauthenticateAsync(caller, request.PasskeyAssertion!.Value, cancellationToken)
+            : await accounts.ReauthenticateAsync(caller, request.Password!, cancellationToken);
+        switch (proof)
         {
             case Reauthentication.AccountGone:
                 return new DeletionOutcome.AccountGone();
@@ -38,6 +45,11 @@ public sealed partial class AccountDeletionService(
                 return new DeletionOutcome.Throttled(throttled.RetryAfter);
             case Reauthentication.Busy busy:
                 return new DeletionOutcome.Busy(busy.RetryAfter);
+            case Reauthentication.WrongPassword when byPasskey:
+                return new DeletionOutcome.Invalid(new Dictionary<string, string[]>
+                {
+                    ["passkeyAssertion"] = ["The passkey was not accepted: use a passkey of this account, within 5 minutes of its challenge."],
+                });
             case Reauthentication.WrongPassword:
                 return WrongPassword("The password is incorrect.");
         }
@@ -45,6 +57,8 @@ public sealed partial class AccountDeletionService(
         var purge = new PurgeMessage(caller.UserId, caller.AccountKey);
         await queue.EnqueueAsync(purge, cancellationToken);
         await items.DeleteMarkerAsync(purge.UserId, cancellationToken);
+        // The credential-id claims first: once the partition is gone nothing would lead to them.
+        await passkeyStore.ReleaseAllAsync(purge.AccountKey, purge.UserId, cancellationToken);
         await users.DeleteAccountRowsAsync(purge.AccountKey, purge.UserId, cancellationToken);
         LogDeleted(logger, purge.UserId, TraceContext.CurrentTraceId);
         return new DeletionOutcome.Deleted();
@@ -59,6 +73,7 @@ public sealed partial class AccountDeletionService(
     public async Task<PurgeProgress> PurgeAsync(PurgeMessage message, CancellationToken cancellationToken)
     {
         await items.DeleteMarkerAsync(message.UserId, cancellationToken);
+        await passkeyStore.ReleaseAllAsync(message.AccountKey, message.UserId, cancellationToken);
         await users.DeleteAccountRowsAsync(message.AccountKey, message.UserId, cancellationToken);
 
         var started = Stopwatch.GetTimestamp();

@@ -1,6 +1,7 @@
 namespace Serverless.Functions.Deletion;
 
-public sealed record DeleteAccountRequest(string? Password);
+/// <summary>The proof of the account: its password, or (for any account with passkeys) a fresh passkey assertion of the account.</summary>
+public sealed record DeleteAccountRequest(string? Password, System.Text.Json.JsonElement? PasskeyAssertion = null);
 
 /// <summary>What a request to delete the caller's account came to; the function maps each case to its HTTP answer.</summary>
 public abstract record DeletionOutcome

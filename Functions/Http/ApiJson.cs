@@ -36,4 +36,10 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(PasswordChangeRequest))]
 [JsonSerializable(typeof(Serverless.Functions.Deletion.DeleteAccountRequest))]
 [JsonSerializable(typeof(Serverless.Functions.Deletion.PurgeMessage))]
+[JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeySignupOptionsRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyCredentialRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyRegistrationRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyRenameRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyView))]
+[JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyList))]
 public sealed partial class ApiJson : JsonSerializerContext;

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Mail;
+using Serverless.Functions.Passkeys;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions.Sessions;
@@ -20,8 +21,10 @@ public sealed record CleanupReport(int Scanned, int Deleted, int Kept, int Parti
 /// background run, never for a request. Each row is deleted only if unchanged since it was read (its ETag), in
 /// entity-group transactions of up to 100 rows of one partition, at most <see cref="MaxRowsPerRun"/> rows per run.
 /// Running it twice, or alongside requests, is harmless: a row refreshed meanwhile stays, a row gone already is skipped.
+/// Passkey ceremony challenges live in a table of their own, partitioned by 5-minute buckets, so they go by whole old
+/// partitions (<see cref="ChallengeStore.DeleteExpiredAsync"/>), within the same row budget.
 /// </summary>
-public sealed partial class ExpiredRowsCleanup(AppTables tables, TimeProvider clock, ILogger<ExpiredRowsCleanup> logger)
+public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore challenges, TimeProvider clock, ILogger<ExpiredRowsCleanup> logger)
 {
     public const int MaxRowsPerRun = 5_000;
     private const int BatchSize = 100;
@@ -34,6 +37,9 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, TimeProvider cl
         new("mail-token", now => $"RowKey gt {MailToken.RowKeyPrefixAll} and RowKey lt {"mailtoken."} and ExpiresAt lt {now}"),
         new("mail-limit", now => $"RowKey gt {MailStore.LimitRowKeyPrefix} and RowKey lt {"maillimit."} and WindowStart lt {now - MailStore.LongestLimitWindow}"),
     ];
+
+    /// <summary>The report's name for expired passkey challenges.</summary>
+    public const string ChallengeKind = "passkey-challenge";
 
     public async Task<CleanupReport> RunAsync(CancellationToken cancellationToken, int maxRows = MaxRowsPerRun)
     {
@@ -69,7 +75,18 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, TimeProvider cl
             }
         }
 
-        var report = new CleanupReport(expired.Count, deleted, expired.Count - deleted, partitions.Count, complete, deletedByKind);
+        // The challenges get what is left of the run's row budget; finding as many as it allows means there may be more.
+        var budget = maxRows - expired.Count;
+        var (challengesFound, challengesDeleted) = budget > 0 ? await challenges.DeleteExpiredAsync(now, budget, cancellationToken) : (0, 0);
+        if (challengesDeleted > 0)
+        {
+            deletedByKind[ChallengeKind] = challengesDeleted;
+        }
+
+        complete &= budget > 0 && challengesFound < budget;
+        var scanned = expired.Count + challengesFound;
+        deleted += challengesDeleted;
+        var report = new CleanupReport(scanned, deleted, scanned - deleted, partitions.Count, complete, deletedByKind);
         var byKind = string.Join(", ", deletedByKind.Select(pair => $"{pair.Key}: {pair.Value}"));
         LogRun(logger, report.Deleted, report.Partitions, report.Kept, byKind, complete);
         return report;

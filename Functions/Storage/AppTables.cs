@@ -16,7 +16,13 @@ public sealed partial class AppTables
     /// <summary>Pointers to mails still to send (<see cref="Mail.OutboxStore"/>).</summary>
     public const string Outbox = "Outbox";
 
-    public static readonly IReadOnlyList<string> All = [Users, Items, ClientLimits, Outbox];
+    /// <summary>Passkey ceremony challenges, in 5-minute partitions (<see cref="Passkeys.ChallengeStore"/>).</summary>
+    public const string PasskeyChallenges = "PasskeyChallenges";
+
+    /// <summary>One row per passkey credential id across all accounts (<see cref="Passkeys.PasskeyStore"/>).</summary>
+    public const string PasskeyIds = "PasskeyIds";
+
+    public static readonly IReadOnlyList<string> All = [Users, Items, ClientLimits, Outbox, PasskeyChallenges, PasskeyIds];
 
     private readonly Dictionary<string, TableClient> clients;
     private readonly ILogger<AppTables> logger;

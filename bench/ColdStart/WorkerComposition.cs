@@ -24,6 +24,8 @@ public static class WorkerComposition
         ["Auth:IdentifierHashKey"] = "bench-only-identifier-hash-key-0123456789-abcdefghijklmnop",
         ["Auth:Issuer"] = "serverless-bench",
         ["Auth:Audience"] = "serverless-bench",
+        ["Passkeys:RelyingPartyId"] = "localhost",
+        ["Passkeys:Origins"] = "http://localhost:5173",
 
         // What the Functions host passes the worker on its command line; the gRPC channel is made, never dialled.
         ["Functions:Worker:HostEndpoint"] = "http://127.0.0.1:9",

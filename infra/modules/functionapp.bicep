@@ -23,6 +23,9 @@ param mailSenderAddress string
 @description('The page\'s origin: links in mails point there.')
 param pageOrigin string
 
+@description('The passkeys\' relying-party id: the page\'s host name (the Static Web App\'s default host name). Passkeys are bound to it.')
+param passkeyRelyingPartyId string
+
 @description('Origins allowed to call the API from a browser. Never \'*\'.')
 param allowedOrigins array
 
@@ -126,6 +129,10 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Mail__SenderAddress: mailSenderAddress
       Mail__PageOrigin: pageOrigin
       MailOutboxSchedule: '0 */1 * * * *'
+      // Passkeys (WebAuthn) are bound to the page's host name and accepted only from the page's origin.
+      Passkeys__RelyingPartyId: passkeyRelyingPartyId
+      Passkeys__RelyingPartyName: 'Serverless'
+      Passkeys__Origins: 'https://${passkeyRelyingPartyId}'
     }
   }
 

@@ -4,13 +4,16 @@ param location string
 param tags object
 param deploymentContainerName string
 
-// The app's tables (README, "Using the API"); the app also ensures them at start-up. Login-throttle and session rows
-// live in Users, in the account's partition.
+// The app's tables (README, "Using the API"); the app also ensures them at start-up. Login-throttle, session and passkey
+// rows live in Users, in the account's partition; PasskeyChallenges holds ceremony challenges for 5 minutes and
+// PasskeyIds one claim per passkey credential id across all accounts.
 var tableNames = [
   'Users'
   'Items'
   'ClientLimits'
   'Outbox'
+  'PasskeyChallenges'
+  'PasskeyIds'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
