@@ -81,26 +81,8 @@ public sealed class ChallengeStore(AppTables tables)
             rows.Add(row);
         }
 
-        var deleted = 0;
-        foreach (var batch in rows.GroupBy(row => row.PartitionKey, StringComparer.Ordinal).SelectMany(partition => partition.Chunk(100)))
-        {
-            try
-            {
-                await table.SubmitTransactionAsync(batch.Select(row => new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All)), cancellationToken);
-                deleted += batch.Length;
-            }
-            catch (TableTransactionFailedException exception) when (exception.Status == 404)
-            {
-                // One was used (or cleaned by a parallel run) since the query: delete the rest one by one.
-                foreach (var row in batch)
-                {
-                    var response = await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
-                    deleted += response.Status == 404 ? 0 : 1;
-                }
-            }
-        }
-
-        return (rows.Count, deleted);
+        var deleted = await ExpiredRowDeletes.DeleteUnchangedAsync(table, rows, cancellationToken);
+        return (rows.Count, deleted.Count);
     }
 
     public static string PartitionOf(DateTime issuedAt)

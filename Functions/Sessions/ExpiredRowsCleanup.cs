@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
@@ -27,7 +26,6 @@ public sealed record CleanupReport(int Scanned, int Deleted, int Kept, int Parti
 public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore challenges, TimeProvider clock, ILogger<ExpiredRowsCleanup> logger)
 {
     public const int MaxRowsPerRun = 5_000;
-    private const int BatchSize = 100;
 
     /// <summary>The kinds of expiring rows in Users; a new kind adds one line here.</summary>
     public static readonly IReadOnlyList<ExpiringRows> Kinds =
@@ -61,18 +59,12 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore 
 
         var deleted = 0;
         var deletedByKind = new Dictionary<string, int>();
-        var partitions = expired.GroupBy(row => row.PartitionKey, StringComparer.Ordinal).ToList();
-        foreach (var partition in partitions)
+        var partitions = expired.Select(row => row.PartitionKey).Distinct(StringComparer.Ordinal).Count();
+        foreach (var row in await ExpiredRowDeletes.DeleteUnchangedAsync(table, expired, cancellationToken))
         {
-            foreach (var batch in partition.Chunk(BatchSize))
-            {
-                foreach (var row in await DeleteUnchangedAsync(table, batch, cancellationToken))
-                {
-                    deleted++;
-                    var kind = KindOf(row.RowKey);
-                    deletedByKind[kind] = deletedByKind.GetValueOrDefault(kind) + 1;
-                }
-            }
+            deleted++;
+            var kind = KindOf(row.RowKey);
+            deletedByKind[kind] = deletedByKind.GetValueOrDefault(kind) + 1;
         }
 
         // The challenges get what is left of the run's row budget; finding as many as it allows means there may be more.
@@ -86,42 +78,10 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore 
         complete &= budget > 0 && challengesFound < budget;
         var scanned = expired.Count + challengesFound;
         deleted += challengesDeleted;
-        var report = new CleanupReport(scanned, deleted, scanned - deleted, partitions.Count, complete, deletedByKind);
+        var report = new CleanupReport(scanned, deleted, scanned - deleted, partitions, complete, deletedByKind);
         var byKind = string.Join(", ", deletedByKind.Select(pair => $"{pair.Key}: {pair.Value}"));
         LogRun(logger, report.Deleted, report.Partitions, report.Kept, byKind, complete);
         return report;
-    }
-
-    // One transaction for the batch; if a row changed or went meanwhile the whole batch is refused, and then each row is
-    // tried alone, so that one refreshed session does not keep 99 expired rows alive.
-    private static async Task<IReadOnlyList<TableEntity>> DeleteUnchangedAsync(TableClient table, TableEntity[] rows, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await table.SubmitTransactionAsync(rows.Select(row => new TableTransactionAction(TableTransactionActionType.Delete, row, row.ETag)), cancellationToken);
-            return rows;
-        }
-        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 412)
-        {
-            var deleted = new List<TableEntity>();
-            foreach (var row in rows)
-            {
-                try
-                {
-                    var response = await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
-                    if (response.Status != 404)
-                    {
-                        deleted.Add(row);
-                    }
-                }
-                catch (RequestFailedException failed) when (TableErrors.IsPreconditionFailed(failed) || TableErrors.IsNotFound(failed))
-                {
-                    // Refreshed or deleted since the scan: not ours to delete.
-                }
-            }
-
-            return deleted;
-        }
     }
 
     private static string KindOf(string rowKey) =>

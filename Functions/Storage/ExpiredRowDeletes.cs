@@ -1,0 +1,56 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Serverless.Functions.Storage;
+
+/// <summary>
+/// Deletes rows a cleanup found, under the ETags they were read with: one entity-group transaction per partition and
+/// 100 rows; if a row changed or went meanwhile the whole batch is refused, and then each row is tried alone, so that one
+/// refreshed or used row does not keep 99 expired rows alive.
+/// </summary>
+public static class ExpiredRowDeletes
+{
+    private const int BatchSize = 100;
+
+    /// <summary>Deletes <paramref name="rows"/> and returns those it deleted (changed or gone rows are left alone).</summary>
+    public static async Task<IReadOnlyList<TableEntity>> DeleteUnchangedAsync(TableClient table, IEnumerable<TableEntity> rows, CancellationToken cancellationToken)
+    {
+        var deleted = new List<TableEntity>();
+        foreach (var batch in rows.GroupBy(row => row.PartitionKey, StringComparer.Ordinal).SelectMany(partition => partition.Chunk(BatchSize)))
+        {
+            deleted.AddRange(await DeleteBatchAsync(table, batch, cancellationToken));
+        }
+
+        return deleted;
+    }
+
+    private static async Task<IReadOnlyList<TableEntity>> DeleteBatchAsync(TableClient table, TableEntity[] rows, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.SubmitTransactionAsync(rows.Select(row => new TableTransactionAction(TableTransactionActionType.Delete, row, row.ETag)), cancellationToken);
+            return rows;
+        }
+        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 412)
+        {
+            var deleted = new List<TableEntity>();
+            foreach (var row in rows)
+            {
+                try
+                {
+                    var response = await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
+                    if (response.Status != 404)
+                    {
+                        deleted.Add(row);
+                    }
+                }
+                catch (RequestFailedException failed) when (TableErrors.IsPreconditionFailed(failed) || TableErrors.IsNotFound(failed))
+                {
+                    // Changed or deleted since the scan: not ours to delete.
+                }
+            }
+
+            return deleted;
+        }
+    }
+}
