@@ -252,6 +252,7 @@ public sealed class PasskeyLifecycleTests(AzuriteFixture azurite) : IAsyncLifeti
         await using var _ = mailApp;
         using var authenticator = new SoftwareAuthenticator();
         var user = await mailApp.PasskeyUserAsync(authenticator);
+        Assert.False(await HasPasswordAsync(mailApp, user.AccessToken));
         Assert.Equal(401, (await mailApp.LoginAsync(user.Email, "a brand new passphrase of mine")).Status);
 
         Assert.Equal(202, (await mailApp.RequestResetAsync(user.Email)).Status);
@@ -259,10 +260,26 @@ public sealed class PasskeyLifecycleTests(AzuriteFixture azurite) : IAsyncLifeti
         var reset = await mailApp.ConfirmResetAsync(token, "a brand new passphrase of mine");
 
         Assert.True(reset.Status == 200, reset.ToString());
+        Assert.True(await HasPasswordAsync(mailApp, reset.Json.GetProperty("accessToken").GetString()!));
         Assert.Equal(200, (await mailApp.LoginAsync(user.Email, "a brand new passphrase of mine")).Status);
         Assert.Equal(200, (await mailApp.SignInAsync(authenticator)).Status);
         // With a password, the last passkey may go now.
         Assert.Equal(204, (await mailApp.SendAsync("DELETE", "/api/me/passkeys/" + authenticator.PasskeyId, bearer: reset.Json.GetProperty("accessToken").GetString())).Status);
+    }
+
+    [Fact]
+    public async Task An_account_made_with_a_password_says_it_has_one()
+    {
+        var user = await app.NewUserAsync("has-password");
+
+        Assert.True(await HasPasswordAsync(app, user.AccessToken));
+    }
+
+    private static async Task<bool> HasPasswordAsync(TestApp app, string accessToken)
+    {
+        var me = await app.GetAsync("/api/me", accessToken);
+        Assert.True(me.Status == 200, me.ToString());
+        return me.Json.GetProperty("hasPassword").GetBoolean();
     }
 
     [Fact]

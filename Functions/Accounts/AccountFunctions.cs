@@ -60,6 +60,6 @@ public sealed class AccountFunctions(AccountService accounts, SessionService ses
         var profile = await accounts.GetProfileAsync(request.GetCaller(), cancellationToken);
         return profile is null
             ? BearerAuthenticator.Unauthorized(request.HttpContext, "The account of this access token no longer exists.", tokenSent: true)
-            : ApiResult.Json(StatusCodes.Status200OK, profile, ApiJson.Default.UserView).WithHeader("Cache-Control", "no-store");
+            : ApiResult.Json(StatusCodes.Status200OK, profile, ApiJson.Default.ProfileView).WithHeader("Cache-Control", "no-store");
     }
 }

@@ -8,6 +8,12 @@ public sealed record RefreshRequest(string? RefreshToken);
 
 public sealed record UserView(string Id, string Email, string? DisplayName, DateTime CreatedAt, bool EmailVerified);
 
+/// <summary>
+/// The signed-in user as <c>GET /api/me</c> shows them: the user, and whether the account has a password (an account made
+/// with a passkey has none until a reset sets one), so a client knows which proof to ask for before deleting it.
+/// </summary>
+public sealed record ProfileView(string Id, string Email, string? DisplayName, DateTime CreatedAt, bool EmailVerified, bool HasPassword);
+
 public sealed record Session(UserView User, string AccessToken, string TokenType, int ExpiresIn, string RefreshToken, int RefreshExpiresIn);
 
 /// <summary>What an accounts operation came to; the functions map each case to its HTTP answer.</summary>

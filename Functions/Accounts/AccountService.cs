@@ -161,10 +161,12 @@ public sealed partial class AccountService(
         }
     }
 
-    public async Task<UserView?> GetProfileAsync(Caller caller, CancellationToken cancellationToken)
+    public async Task<ProfileView?> GetProfileAsync(Caller caller, CancellationToken cancellationToken)
     {
         var user = await users.FindAsync(caller.AccountKey, cancellationToken);
-        return user is not null && user.Id == caller.UserId ? ViewOf(user) : null;
+        return user is not null && user.Id == caller.UserId
+            ? new ProfileView(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified, user.HasPassword)
+            : null;
     }
 
     internal static string? ValidDisplayName(string? input, out string? error)

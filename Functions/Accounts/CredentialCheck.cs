@@ -76,7 +76,7 @@ public sealed partial class CredentialCheck(
         }
 
         // No account, or an account without a password (passkeys only): the same time as a wrong password, the same answer.
-        if (user is null || user.PasswordHash.Length == 0)
+        if (user is null || !user.HasPassword)
         {
             hasher.VerifyNothing(password);
             return null;

@@ -9,6 +9,9 @@ public sealed record UserRecord(string Id, string AccountKey, string Email, stri
     public bool EmailVerified { get; init; }
 
     public ETag ETag { get; init; }
+
+    /// <summary>False for an account made with a passkey, until a password reset sets one.</summary>
+    public bool HasPassword => PasswordHash.Length > 0;
 }
 
 /// <summary>

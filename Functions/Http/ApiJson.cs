@@ -25,6 +25,7 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(RefreshRequest))]
 [JsonSerializable(typeof(Session))]
 [JsonSerializable(typeof(UserView))]
+[JsonSerializable(typeof(ProfileView))]
 [JsonSerializable(typeof(ItemRequest))]
 [JsonSerializable(typeof(ItemView))]
 [JsonSerializable(typeof(ItemPage))]

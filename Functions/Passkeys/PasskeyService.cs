@@ -302,7 +302,7 @@ public sealed partial class PasskeyService(
                 return new PasskeyOutcome.NotFound();
             }
 
-            if (user.PasswordHash.Length == 0 && owned.Count == 1)
+            if (!user.HasPassword && owned.Count == 1)
             {
                 return new PasskeyOutcome.LastWayIn();
             }
