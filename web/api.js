@@ -90,3 +90,27 @@ function retryAfter(response) {
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, Math.round((date - Date.now()) / 1000));
 }
+
+/** What to tell a person about a failed call: the problem's detail, or words for offline, 413, 429 and 503. */
+export function messageFor(error) {
+  if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
+  const { status, problem, retryAfterSeconds } = error;
+  const wait = retryAfterSeconds === null ? "" : ` Try again ${inTime(retryAfterSeconds)}.`;
+  switch (status) {
+    case 0:
+      return error.message;
+    case 413:
+      return "That is too large to save.";
+    case 429:
+      return `${problem.detail || "Too many attempts."}${wait || " Try again later."}`;
+    case 503:
+      return `The service is unavailable right now.${wait || " Try again in a moment."}`;
+    default:
+      return problem.detail || problem.title || `Something went wrong (error ${status}).`;
+  }
+}
+
+function inTime(seconds) {
+  if (seconds < 90) return `in ${Math.max(1, seconds)} seconds`;
+  return `in about ${Math.round(seconds / 60)} minutes`;
+}

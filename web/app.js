@@ -1,8 +1,9 @@
 // The page: views, forms, the item list and its dialogs. Every string from the API is
 // rendered with textContent, never as HTML.
-import { ApiError } from "./api.js";
+import { ApiError, messageFor } from "./api.js";
 import { pageSize } from "./config.js";
 import { emailVerifiedNow, requestPasswordReset, sendVerificationEmail, takeLinkToken, verifyEmail } from "./mail.js";
+import { accountHasPassword, ceremonyMessage, passkeyProof, passkeysSupported, signInWithPasskey, signUpWithNewPasskey } from "./passkeys.js";
 import {
   SessionEndedError,
   authorizedRequest,
@@ -143,33 +144,9 @@ function showApiError(form, prefix, error, fieldForStatus = {}) {
   }
 }
 
-function messageFor(error) {
-  if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
-  const { status, problem, retryAfterSeconds } = error;
-  const wait = retryAfterSeconds === null ? "" : ` Try again ${inTime(retryAfterSeconds)}.`;
-  switch (status) {
-    case 0:
-      return error.message;
-    case 413:
-      return "That is too large to save.";
-    case 429:
-      return `${problem.detail || "Too many attempts."}${wait || " Try again later."}`;
-    case 503:
-      return `The service is unavailable right now.${wait || " Try again in a moment."}`;
-    default:
-      return problem.detail || problem.title || `Something went wrong (error ${status}).`;
-  }
-}
-
-function inTime(seconds) {
-  if (seconds < 90) return `in ${Math.max(1, seconds)} seconds`;
-  return `in about ${Math.round(seconds / 60)} minutes`;
-}
-
-/** Runs one submission at a time per form, with the submit button showing progress. */
-async function whileBusy(form, busyLabel, action) {
+/** Runs one submission at a time per form, with the button that started it (the submit button by default) showing progress. */
+async function whileBusy(form, busyLabel, action, button = form.querySelector('[type="submit"]')) {
   if (form.dataset.busy) return;
-  const button = form.querySelector('[type="submit"]');
   const label = button.textContent;
   form.dataset.busy = "true";
   form.setAttribute("aria-busy", "true");
@@ -183,6 +160,13 @@ async function whileBusy(form, busyLabel, action) {
     button.removeAttribute("aria-disabled");
     button.textContent = label;
   }
+}
+
+/** A passkey ceremony's failure: the browser's refusal (cancelled, timed out, …) or the API's answer. */
+function showPasskeyError(form, prefix, error, fieldForStatus = {}) {
+  const refusal = ceremonyMessage(error);
+  if (refusal) showErrors(form, prefix, {}, refusal);
+  else showApiError(form, prefix, error, fieldForStatus);
 }
 
 function requireValue(errors, field, value, message) {
@@ -223,14 +207,9 @@ signupForm.addEventListener("submit", (event) => {
   event.preventDefault();
   whileBusy(signupForm, "Creating account…", async () => {
     clearErrors(signupForm, "signup");
-    const email = signupForm.elements.email.value.trim();
+    const { email, displayName, errors } = signupFields();
     const password = signupForm.elements.password.value;
-    const displayName = signupForm.elements.displayName.value.trim();
-    const errors = {};
-    requireValue(errors, "email", email, "Enter your email address.");
-    if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) errors.email = ["Enter a valid email address."];
     requireValue(errors, "password", password, "Choose a password.");
-    if (displayName.length > 64) errors.displayName = ["Use at most 64 characters."];
     if (Object.keys(errors).length) return showErrors(signupForm, "signup", errors);
     try {
       await signUp({ email, password, displayName: displayName || undefined });
@@ -238,6 +217,45 @@ signupForm.addEventListener("submit", (event) => {
       showApiError(signupForm, "signup", error, { 409: "email" });
     }
   });
+});
+
+function signupFields() {
+  const email = signupForm.elements.email.value.trim();
+  const displayName = signupForm.elements.displayName.value.trim();
+  const errors = {};
+  requireValue(errors, "email", email, "Enter your email address.");
+  if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) errors.email = ["Enter a valid email address."];
+  if (displayName.length > 64) errors.displayName = ["Use at most 64 characters."];
+  return { email, displayName, errors };
+}
+
+// ---- passkeys on the login and sign-up forms (shown only where the browser can do them) ----
+
+for (const element of document.querySelectorAll("[data-needs-passkeys]")) element.hidden = !passkeysSupported;
+
+$("passkey-login").addEventListener("click", () => {
+  whileBusy(loginForm, "Waiting for your passkey…", async () => {
+    clearErrors(loginForm, "login");
+    try {
+      await signInWithPasskey();
+    } catch (error) {
+      showPasskeyError(loginForm, "login", error);
+    }
+  }, $("passkey-login"));
+});
+
+$("passkey-signup").addEventListener("click", () => {
+  whileBusy(signupForm, "Waiting for your passkey…", async () => {
+    clearErrors(signupForm, "signup");
+    const { email, displayName, errors } = signupFields();
+    if (Object.keys(errors).length) return showErrors(signupForm, "signup", errors);
+    try {
+      await signUpWithNewPasskey({ email, displayName: displayName || undefined });
+    } catch (error) {
+      const emailTaken = error instanceof ApiError && String(error.problem.type).endsWith("/email-taken");
+      showPasskeyError(signupForm, "signup", error, emailTaken ? { 409: "email" } : {});
+    }
+  }, $("passkey-signup"));
 });
 
 $("show-signup").addEventListener("click", () => showAuth("signup"));
@@ -650,10 +668,34 @@ function closeDialogs() {
 const deleteAccountDialog = $("delete-account-dialog");
 const deleteAccountForm = $("delete-account-form");
 
-$("delete-account-button").addEventListener("click", () => {
+// An account made with a passkey has no password until a reset sets one: it confirms with a passkey instead.
+let deleteWithPasskey = false;
+
+function setDeletionProof(withPasskey) {
+  deleteWithPasskey = withPasskey;
+  $("delete-account-password-field").hidden = withPasskey;
+  $("delete-account-proof-text").textContent = withPasskey ? ", then confirm with your passkey" : " and your password";
+  $("delete-account-submit").textContent = withPasskey ? "Confirm with passkey and delete" : "Delete account";
+}
+
+$("delete-account-button").addEventListener("click", async () => {
   resetForm(deleteAccountForm, "delete-account");
+  setDeletionProof(false);
   deleteAccountDialog.showModal();
   $("delete-account-confirmation").focus();
+  deleteAccountForm.setAttribute("aria-busy", "true");
+  try {
+    if (!(await accountHasPassword())) setDeletionProof(true);
+    if (deleteWithPasskey && !passkeysSupported) {
+      showErrors(deleteAccountForm, "delete-account", {},
+        "Your account has no password, and this browser cannot use passkeys: delete it from a browser that can.");
+    }
+  } catch (error) {
+    // The password field stays: an account with a password is the common case, and a wrong guess is the API's 400.
+    if (deleteAccountDialog.open) showApiError(deleteAccountForm, "delete-account", error);
+  } finally {
+    deleteAccountForm.setAttribute("aria-busy", "false");
+  }
 });
 
 $("delete-account-cancel").addEventListener("click", () => deleteAccountDialog.close());
@@ -671,17 +713,18 @@ deleteAccountForm.addEventListener("submit", (event) => {
   const password = $("delete-account-password").value;
   const errors = {};
   if (!confirmsDeletion(confirmation)) errors.confirmation = ["Type your email address, or the word delete."];
-  requireValue(errors, "password", password, "Enter your password.");
+  if (!deleteWithPasskey) requireValue(errors, "password", password, "Enter your password.");
   if (Object.keys(errors).length > 0) {
     showErrors(deleteAccountForm, "delete-account", errors);
     return;
   }
+  if (deleteAccountForm.getAttribute("aria-busy") === "true") return;
   whileBusy(deleteAccountForm, "Deleting…", async () => {
     try {
       // On success the session listener closes this dialog and shows sign-up.
-      await deleteAccount(password);
+      await deleteAccount(deleteWithPasskey ? await passkeyProof() : { password });
     } catch (error) {
-      showApiError(deleteAccountForm, "delete-account", error);
+      showPasskeyError(deleteAccountForm, "delete-account", error);
     }
   });
 });

@@ -53,6 +53,18 @@ export async function logIn({ email, password }) {
   startSession(data, "signed-in");
 }
 
+/** Signs in with a passkey assertion (the browser's credential.toJSON()); a refused one is the API's 401. */
+export async function logInWithPasskey(credential) {
+  const { data } = await request("POST", "/auth/passkey", { body: { credential } });
+  startSession(data, "signed-in");
+}
+
+/** Makes the account of the passkey signup options with the new passkey's attestation (credential.toJSON()). */
+export async function signUpWithPasskey(credential) {
+  const { data } = await request("POST", "/auth/signup/passkey", { body: { credential } });
+  startSession(data, "signed-in");
+}
+
 /**
  * Sets a new password with the token from a reset mail. The API answers with a new session (every other session of the
  * account has ended), which replaces whatever session this tab had. Rejects with the API's error: a 400 with
@@ -88,11 +100,12 @@ export async function logOut() {
 }
 
 /**
- * Deletes the signed-in account (the password is checked again), then ends the session here:
- * listeners hear "deleted". Rejects with the API's error (a wrong password is a 400) otherwise.
+ * Deletes the signed-in account, proven again with `{ password }` or, for an account without one,
+ * `{ passkeyAssertion }` (a passkey sign-in ceremony's credential.toJSON()), then ends the session here:
+ * listeners hear "deleted". Rejects with the API's error (a wrong password or assertion is a 400) otherwise.
  */
-export async function deleteAccount(password) {
-  await authorizedRequest("DELETE", "/me", { body: { password } });
+export async function deleteAccount(proof) {
+  await authorizedRequest("DELETE", "/me", { body: proof });
   endSession("deleted");
 }
 

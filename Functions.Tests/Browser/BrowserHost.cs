@@ -30,7 +30,7 @@ public sealed class BrowserHost : IAsyncDisposable
     private IPlaywright Playwright { get; }
 
     /// <param name="azuriteConnectionString">The Azurite the app's tables live in.</param>
-    /// <param name="settingsFor">App settings for the page's origin (e.g. http://127.0.0.1:41234), on top of the tests' defaults.</param>
+    /// <param name="settingsFor">App settings for the page's origin (e.g. http://localhost:41234), on top of the tests' defaults.</param>
     public static async Task<BrowserHost> StartAsync(string azuriteConnectionString,
         Func<Uri, Task<IDictionary<string, string?>>>? settingsFor = null)
     {
@@ -40,8 +40,14 @@ public sealed class BrowserHost : IAsyncDisposable
         TestApp? app = null;
         var site = await LocalSite.StartAsync(async pageOrigin =>
         {
-            // Links in mails point at the page as served here, as Mail__PageOrigin makes them point at the deployed page.
-            var settings = new Dictionary<string, string?> { ["Mail:PageOrigin"] = pageOrigin.ToString() };
+            // Links in mails point at the page as served here, as Mail__PageOrigin makes them point at the deployed page; the
+            // page's passkeys are for localhost and its origin, as with the local settings.
+            var settings = new Dictionary<string, string?>
+            {
+                ["Mail:PageOrigin"] = pageOrigin.ToString(),
+                ["Passkeys:RelyingPartyId"] = pageOrigin.Host,
+                ["Passkeys:Origins"] = pageOrigin.GetLeftPart(UriPartial.Authority),
+            };
             foreach (var (name, value) in settingsFor is null ? new Dictionary<string, string?>() : await settingsFor(pageOrigin))
             {
                 settings[name] = value;

@@ -24,7 +24,7 @@ public sealed class LocalSite : IAsyncDisposable
     /// <summary>The request headers the page sends that are not CORS-safelisted (bearer token, JSON bodies, conditional edits, safe create retries).</summary>
     public static readonly string[] AllowedHeaders = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key"];
 
-    public static readonly string[] AllowedMethods = ["GET", "POST", "PUT", "DELETE"];
+    public static readonly string[] AllowedMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
     private readonly WebApplication web;
     private readonly WebApplication api;
@@ -41,7 +41,10 @@ public sealed class LocalSite : IAsyncDisposable
         ApiBaseUrl = apiBaseUrl;
     }
 
-    /// <summary>The static server serving web/, e.g. http://127.0.0.1:41234/.</summary>
+    /// <summary>
+    /// The static server serving web/, e.g. http://localhost:41234/: a host name, as WebAuthn refuses IP addresses as
+    /// relying-party ids (the page's passkeys are for <c>localhost</c>, as when run locally).
+    /// </summary>
     public Uri WebOrigin { get; }
 
     /// <summary>The API base URL the page is pointed at, e.g. http://127.0.0.1:41235/api.</summary>
@@ -67,7 +70,7 @@ public sealed class LocalSite : IAsyncDisposable
         {
             web = StaticServer(webFiles, GlobalHeaders(Path.Combine(webRoot, "staticwebapp.config.json")));
             await web.StartAsync();
-            var webOrigin = BoundAddress(web);
+            var webOrigin = new UriBuilder(BoundAddress(web)) { Host = "localhost" }.Uri;
             var app = await createApp(new Uri(Origin(webOrigin)));
 
             var apiExceptions = new ConcurrentQueue<Exception>();
