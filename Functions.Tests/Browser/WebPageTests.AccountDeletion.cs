@@ -14,7 +14,7 @@ public sealed partial class WebPageTests
         var errors = new BrowserErrors(page);
         var email = AccountsTestExtensions.UniqueEmail("leaving");
         var password = AccountsTestExtensions.GoodPassword;
-        try
+        await RunScenarioAsync(page, errors, async () =>
         {
             await page.GotoAsync(Site.PageUrl + "#signup");
             await SignUpAsync(page, email, password);
@@ -50,13 +50,7 @@ public sealed partial class WebPageTests
             // The same email signs up again at once, into an empty account.
             await SignUpAsync(page, email, password);
             await Expect(page.Locator("#items-empty")).ToBeVisibleAsync();
-            errors.AssertNone();
-        }
-        catch
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine(errors.ToString());
-            throw;
-        }
+        });
     }
 
     private static async Task SignUpAsync(IPage page, string email, string password)

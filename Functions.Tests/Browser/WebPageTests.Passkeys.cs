@@ -24,7 +24,7 @@ public sealed partial class WebPageTests
         var errors = new BrowserErrors(page);
         var device = await VirtualAuthenticator.AddAsync(page);
         var passkeys = page.Locator("#passkeys > li[data-passkey-id]");
-        try
+        await RunScenarioAsync(page, errors, async () =>
         {
             // Sign up with a passkey: an email and a display name, no password.
             await page.GotoAsync(Site.PageUrl + "#signup");
@@ -111,16 +111,7 @@ public sealed partial class WebPageTests
             await LogInAsync(page, errors, email, password, expectRejection: false);
             await Expect(page.Locator("#signed-in-user")).ToContainTextAsync("Grace");
             await SaveScreenshotAsync(page, "passkey-account-with-a-password");
-        }
-        catch
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine(errors.ToString());
-            await SaveFailureScreenshotAsync(page);
-            throw;
-        }
-
-        errors.AssertNone();
-        Assert.Empty(Site.ApiExceptions);
+        });
     }
 
     [Fact(Timeout = 120_000)]
@@ -131,7 +122,7 @@ public sealed partial class WebPageTests
         var errors = new BrowserErrors(page);
         var device = await VirtualAuthenticator.AddAsync(page);
         var passkeys = page.Locator("#passkeys > li[data-passkey-id]");
-        try
+        await RunScenarioAsync(page, errors, async () =>
         {
             // A password account adds a passkey with a name.
             await page.GotoAsync(Site.PageUrl + "#signup");
@@ -182,6 +173,18 @@ public sealed partial class WebPageTests
             await page.Locator("#passkey-login").ClickAsync();
             await Expect(page.Locator("#login-error")).Not.ToBeEmptyAsync();
             await Expect(page.Locator("#account")).ToBeHiddenAsync();
+        });
+    }
+
+    /// <summary>
+    /// Runs a scenario's steps; on a failure prints what the browser reported and saves a screenshot, and after the steps
+    /// asserts that the browser reported nothing unexpected and that no exception escaped the API.
+    /// </summary>
+    private async Task RunScenarioAsync(IPage page, BrowserErrors errors, Func<Task> steps)
+    {
+        try
+        {
+            await steps();
         }
         catch
         {
