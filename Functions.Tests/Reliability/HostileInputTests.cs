@@ -16,7 +16,8 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
     private readonly RouteFixtures owner = routes.Owner;
 
     public static TheoryData<string> BodyFunctions =>
-        [.. FunctionRoute.All.Where(route => (route.Methods.Contains("POST") || route.Methods.Contains("PUT")) && !BodilessPosts.Contains(route.Name)).Select(route => route.Name)];
+        [.. FunctionRoute.All.Where(route => (route.Methods.Contains("POST") || route.Methods.Contains("PUT") || route.Methods.Contains("PATCH") || route.Name == "DeleteAccount")
+            && !BodilessPosts.Contains(route.Name)).Select(route => route.Name)];
 
     // POST /api/me/verification-email and the passkey options routes without an account to create take no body and read none.
     private static readonly string[] BodilessPosts = ["SendVerificationEmail", "PasskeyRegistrationOptions", "PasskeySignInOptions"];
@@ -47,7 +48,7 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
             sent++;
             // A login attempt is counted even when refused: the account's throttle row in Users, the address's failures in ClientLimits.
             var writes = storageRequests.Requests.Where(line => !line.StartsWith("GET", StringComparison.Ordinal)
-                && !(function is "Login" or "ChangePassword" && (line.Contains(AppTables.Users, StringComparison.Ordinal) || line.Contains(AppTables.ClientLimits, StringComparison.Ordinal)))).ToList();
+                && !(function is "Login" or "ChangePassword" or "DeleteAccount" && (line.Contains(AppTables.Users, StringComparison.Ordinal) || line.Contains(AppTables.ClientLimits, StringComparison.Ordinal)))).ToList();
             if (!expected.Contains(response.Status))
             {
                 failures.Add($"{body}: expected {string.Join(" or ", expected)}, got {response}");
@@ -226,6 +227,10 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
         // A credential must be a JSON object: every string variant is 400 before any storage request.
         "RegisterPasskey" => (new() { ["credential"] = "an attestation", ["name"] = "Laptop" }, [400]),
         "PasskeySignIn" or "PasskeySignup" => (new() { ["credential"] = "a credential" }, [400]),
+        // The owner's own passkey: every hostile name is 400 and the passkey keeps its name.
+        "RenamePasskey" => (new() { ["name"] = "Laptop" }, [400]),
+        // A wrong password, so that no hostile variant deletes the owner (each wrong one counts as a failed login).
+        "DeleteAccount" => (new() { ["password"] = "a wrong password, of course" }, [400, 429]),
         // Still a valid email after some hostile changes: 200 (a challenge and its count are stored), or 409, or 429 once the
         // client's ceremonies are spent.
         "PasskeySignupOptions" => (new() { ["email"] = AccountsTestExtensions.UniqueEmail("hostile"), ["displayName"] = "Ada" }, [200, 400, 409, 429]),
