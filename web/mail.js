@@ -1,7 +1,7 @@
 // The mail links and mail-related calls: the token of a `#verify=…` or `#reset=…` link, email verification, asking
 // for a password-reset mail or another verification mail. No DOM here; app.js shows the forms and messages.
 import { request } from "./api.js";
-import { authorizedRequest } from "./session.js";
+import { authorizedRequest, fetchProfile } from "./session.js";
 
 const linkPattern = /^#(verify|reset)=([A-Za-z0-9_.-]{1,512})$/;
 
@@ -37,6 +37,5 @@ export async function sendVerificationEmail() {
 
 /** Whether the signed-in account's email is verified now (GET /api/me; the session's own copy can be older). */
 export async function emailVerifiedNow() {
-  const { data } = await authorizedRequest("GET", "/me");
-  return data?.emailVerified === true;
+  return (await fetchProfile()).emailVerified === true;
 }

@@ -2,7 +2,7 @@
 // browser and the authenticator do the cryptography, and sends back the credential's JSON form. No DOM here; app.js
 // and passkey-panel.js show the buttons and messages.
 import { request } from "./api.js";
-import { authorizedRequest, logInWithPasskey, signUpWithPasskey } from "./session.js";
+import { authorizedRequest, fetchProfile, logInWithPasskey, signUpWithPasskey } from "./session.js";
 
 /**
  * Whether this browser can do the page's passkey ceremonies. The JSON helpers (parse…OptionsFromJSON, toJSON) are
@@ -84,6 +84,5 @@ export async function deletePasskey(id) {
 
 /** Whether the signed-in account has a password (GET /api/me); an account made with a passkey has none until a reset. */
 export async function accountHasPassword() {
-  const { data } = await authorizedRequest("GET", "/me");
-  return data?.hasPassword !== false;
+  return (await fetchProfile()).hasPassword !== false;
 }

@@ -233,6 +233,23 @@ function writeRefreshToken(value) {
   }
 }
 
+let inFlightProfile = null;
+
+/**
+ * GET /api/me: the signed-in user as stored now (a session's own copy can be older), with `emailVerified` and
+ * `hasPassword`. Calls made while one is in flight share its answer, so the page reads it once after signing in.
+ */
+export function fetchProfile() {
+  if (!inFlightProfile) {
+    inFlightProfile = authorizedRequest("GET", "/me")
+      .then(({ data }) => data ?? {})
+      .finally(() => {
+        inFlightProfile = null;
+      });
+  }
+  return inFlightProfile;
+}
+
 // Account actions for the account panel (account.js): the signed-in sessions, signing out
 // elsewhere or everywhere, and the password change, whose answer is a new session.
 

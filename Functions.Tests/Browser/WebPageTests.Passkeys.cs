@@ -24,6 +24,8 @@ public sealed partial class WebPageTests
         var errors = new BrowserErrors(page);
         var device = await VirtualAuthenticator.AddAsync(page);
         var passkeys = page.Locator("#passkeys > li[data-passkey-id]");
+        var profileReads = 0;
+        page.Request += (_, request) => profileReads += request.Method == "GET" && request.Url.EndsWith("/api/me", StringComparison.Ordinal) ? 1 : 0;
         await RunScenarioAsync(page, errors, async () =>
         {
             // Sign up with a passkey: an email and a display name, no password.
@@ -49,6 +51,8 @@ public sealed partial class WebPageTests
             await Expect(page.Locator("#no-password")).ToBeVisibleAsync();
             await Expect(page.Locator("#password-form")).ToBeHiddenAsync();
             await AssertAccessibleAsync(page, "#account-panel");
+            // The banner (emailVerified) and the panel (hasPassword) share one read of the profile.
+            Assert.Equal(1, profileReads);
 
             // Rename it.
             await passkeys.First.Locator("[data-action=rename-passkey]").ClickAsync();
