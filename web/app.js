@@ -231,6 +231,10 @@ function signupFields() {
 
 // ---- passkeys on the login and sign-up forms (shown only where the browser can do them) ----
 
+// The API's one answer for every refused assertion; the likeliest reason a person can act on is a removed passkey.
+const passkeyNotAccepted =
+  "This passkey was not accepted. If you removed it from your account, log in with your password or another passkey.";
+
 for (const element of document.querySelectorAll("[data-needs-passkeys]")) element.hidden = !passkeysSupported;
 
 $("passkey-login").addEventListener("click", () => {
@@ -239,6 +243,7 @@ $("passkey-login").addEventListener("click", () => {
     try {
       await signInWithPasskey();
     } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return showErrors(loginForm, "login", {}, passkeyNotAccepted);
       showPasskeyError(loginForm, "login", error);
     }
   }, $("passkey-login"));
