@@ -52,6 +52,10 @@ public sealed partial class WebPageTests
             await Expect(page.Locator("#no-password")).ToBeVisibleAsync();
             await Expect(page.Locator("#password-form")).ToBeHiddenAsync();
             await AssertAccessibleAsync(page, "#account-panel");
+            // The same in dark mode (the palette switches with prefers-color-scheme): contrast is checked again.
+            await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Dark });
+            await AssertAccessibleAsync(page, "#account-panel");
+            await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Light });
             // The banner (emailVerified) and the panel (hasPassword) share one read of the profile.
             Assert.Equal(1, profileReads);
 
