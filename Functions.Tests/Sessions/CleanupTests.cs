@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Serverless.Functions.Items;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Performance;
@@ -208,9 +209,11 @@ public sealed class CleanupTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(4, report.Partitions);
         var scans = requests.Where(request => request.IsQuery).ToList();
         var batches = requests.Where(request => request.IsEntityGroupTransaction).ToList();
-        // One filtered scan of Users, and one range query of the passkey challenges' old partitions (none here).
-        Assert.Equal(2, scans.Count);
+        // One filtered scan of Users, one range query of the passkey challenges' old partitions and one filtered scan of
+        // the Items table's key rows (none of either here).
+        Assert.Equal(3, scans.Count);
         Assert.Single(scans, request => request.Path.Contains(AppTables.PasskeyChallenges, StringComparison.Ordinal));
+        Assert.Single(scans, request => request.Path.Contains(AppTables.Items, StringComparison.Ordinal));
         Assert.Equal(4, batches.Count);
         Assert.Equal(scans.Count + batches.Count, requests.Count);
         TestContext.Current.TestOutputHelper?.WriteLine($"cleanup of {report.Deleted} rows in {report.Partitions} partitions: {requests.Count} requests");
@@ -245,4 +248,45 @@ public sealed class CleanupTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(200, (await Passkeys.PasskeyFlows.SendSignInAsync(app, authenticator.Get(fresh, Passkeys.PasskeyFlows.Origin))).Status);
         Assert.False((await cleanup.RunAsync(TestContext.Current.CancellationToken)).DeletedByKind.ContainsKey(ExpiredRowsCleanup.ChallengeKind));
     }
+
+    [Fact]
+    public async Task Expired_idempotency_key_rows_go_their_items_stay_and_an_expired_key_creates_anew()
+    {
+        var user = await app.NewUserAsync("idemclean");
+        Assert.Equal(201, (await CreateKeyedAsync(user, "old-1", "First")).Status);
+        Assert.Equal(201, (await CreateKeyedAsync(user, "old-2", "Second")).Status);
+        clock.Advance(TimeSpan.FromHours(25));
+        // The access token has long expired: a day later the user logs in again.
+        user = SignedInUser.From(user.Email, (await app.LoginAsync(user.Email)).Json);
+        var fresh = await CreateKeyedAsync(user, "fresh", "Fresh");
+        Assert.Equal(201, fresh.Status);
+        log.Reset();
+
+        var report = await cleanup.RunAsync(TestContext.Current.CancellationToken);
+        var requests = log.Requests.ToList();
+
+        Assert.Equal(2, report.DeletedByKind[ExpiredRowsCleanup.IdempotencyKeyKind]);
+        var rows = await app.Table(AppTables.Items).QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {user.Id}"),
+            cancellationToken: TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+        var keyRows = rows.Where(row => row.RowKey.StartsWith("idem-", StringComparison.Ordinal)).Select(row => row.RowKey).ToList();
+        Assert.Equal(["idem-" + System.Buffers.Text.Base64Url.EncodeToString("fresh"u8)], keyRows);
+        Assert.Equal(3, rows.Count(row => row.RowKey is not ItemStore.MarkerRowKey && !row.RowKey.StartsWith("idem-", StringComparison.Ordinal)));
+        // Found by a scan filtered on the key rows' RowKey range (a page per partition or 1,000 rows), so item rows never come back from it.
+        var scans = requests.Where(request => request.IsQuery && request.Path.Contains(AppTables.Items, StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(scans);
+        Assert.All(scans, scan => Assert.Contains("RowKey gt 'idem-' and RowKey lt 'idem.'", scan.Filter, StringComparison.Ordinal));
+
+        // The live key still answers with its item; an expired one, its row gone, creates a new item.
+        var again = await CreateKeyedAsync(user, "fresh", "Fresh");
+        Assert.Equal(201, again.Status);
+        Assert.Equal(fresh.Header("Location"), again.Header("Location"));
+        var reused = await CreateKeyedAsync(user, "old-1", "Another");
+        Assert.Equal(201, reused.Status);
+        Assert.NotEqual(fresh.Header("Location"), reused.Header("Location"));
+        Assert.False((await cleanup.RunAsync(TestContext.Current.CancellationToken)).DeletedByKind.ContainsKey(ExpiredRowsCleanup.IdempotencyKeyKind));
+    }
+
+    private Task<TestResponse> CreateKeyedAsync(SignedInUser user, string key, string title) =>
+        app.SendAsync("POST", "/api/items", System.Text.Json.JsonSerializer.Serialize(new { title }), "application/json", user.AccessToken,
+            new Dictionary<string, string> { ["Idempotency-Key"] = key });
 }

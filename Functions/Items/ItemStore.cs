@@ -106,6 +106,19 @@ public sealed class ItemStore(AppTables tables)
         }
     }
 
+    /// <summary>
+    /// Deletes idempotency-key rows past their expiry, at most <paramref name="maxRows"/>, each only if unchanged since it
+    /// was read (a create that reused its key meanwhile keeps the new row; one that meets a deleted row inserts it again).
+    /// A scan of the table, filtered on the key rows' RowKey range: for the hourly cleanup, never a request.
+    /// </summary>
+    public async Task<(int Found, int Deleted)> DeleteExpiredKeysAsync(DateTime now, int maxRows, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Items, cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey gt {IdempotencyKeyEntity.RowKeyPrefix} and RowKey lt {IdempotencyKeyEntity.PastLastRowKey} and ExpiresAt lt {now}");
+        return await ExpiredRowDeletes.FindAndDeleteAsync(table, filter, maxRows, cancellationToken);
+    }
+
     /// <summary>The key row, expired or not; a point read.</summary>
     public async Task<StoredIdempotencyKey?> FindKeyAsync(string userId, string key, CancellationToken cancellationToken)
     {
@@ -289,8 +302,8 @@ public sealed class ItemStore(AppTables tables)
 
 /// <summary>
 /// An Idempotency-Key row (RowKey "idem-" + the key in base64url), beside the items of its user's partition: the item the
-/// key created and a hash of the request that created it. Rows past <see cref="ExpiresAt"/> count as absent; nothing
-/// here deletes them (see docs/reliability.md for the cleanup).
+/// key created and a hash of the request that created it. Rows past <see cref="ExpiresAt"/> count as absent; the hourly
+/// cleanup deletes them (<see cref="ItemStore.DeleteExpiredKeysAsync"/>).
 /// </summary>
 public sealed record IdempotencyKeyRow(string Key, string ItemId, string RequestHash, DateTime ExpiresAt);
 
@@ -302,6 +315,9 @@ public readonly record struct KeyedAdd(string? ETag, bool Refused, bool AccountG
 internal sealed class IdempotencyKeyEntity : ITableEntity
 {
     public const string RowKeyPrefix = "idem-";
+
+    /// <summary>Sorts after every key row ('.' follows '-'), so [prefix, this) is exactly the key rows.</summary>
+    public const string PastLastRowKey = "idem.";
 
     public string PartitionKey { get; set; } = "";
     public string RowKey { get; set; } = "";

@@ -69,20 +69,7 @@ public sealed class ChallengeStore(AppTables tables)
         var table = await tables.GetAsync(AppTables.PasskeyChallenges, cancellationToken);
         // A bucket's last challenge expires a lifetime (plus the clock skew allowed) after the bucket ends.
         var lastExpired = PartitionOf(now - Bucket - PasskeyOptions.ChallengeLifetime - PasskeyChallenge.ClockSkew);
-        var rows = new List<TableEntity>();
-        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey le {lastExpired}"), maxPerPage: 1000,
-            select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
-        {
-            if (rows.Count >= maxRows)
-            {
-                break;
-            }
-
-            rows.Add(row);
-        }
-
-        var deleted = await ExpiredRowDeletes.DeleteUnchangedAsync(table, rows, cancellationToken);
-        return (rows.Count, deleted.Count);
+        return await ExpiredRowDeletes.FindAndDeleteAsync(table, TableClient.CreateQueryFilter($"PartitionKey le {lastExpired}"), maxRows, cancellationToken);
     }
 
     public static string PartitionOf(DateTime issuedAt)

@@ -3,7 +3,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Serverless.Functions.Sessions;
 
 /// <summary>
-/// Deletes expired sessions, stale throttle rows, mail rows and passkey challenges on the schedule in the <c>Cleanup:Schedule</c> setting (six-field
+/// Deletes expired sessions, stale throttle rows, mail rows, passkey challenges and Idempotency-Key rows on the schedule in the <c>Cleanup:Schedule</c> setting (six-field
 /// cron; hourly in local.settings.json.example and in Bicep). The host runs one instance at a time (a blob lease in host storage).
 /// </summary>
 public sealed class CleanupFunction(ExpiredRowsCleanup cleanup)

@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Items;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Passkeys;
 using Serverless.Functions.Storage;
@@ -21,9 +22,11 @@ public sealed record CleanupReport(int Scanned, int Deleted, int Kept, int Parti
 /// entity-group transactions of up to 100 rows of one partition, at most <see cref="MaxRowsPerRun"/> rows per run.
 /// Running it twice, or alongside requests, is harmless: a row refreshed meanwhile stays, a row gone already is skipped.
 /// Passkey ceremony challenges live in a table of their own, partitioned by 5-minute buckets, so they go by whole old
-/// partitions (<see cref="ChallengeStore.DeleteExpiredAsync"/>), within the same row budget.
+/// partitions (<see cref="ChallengeStore.DeleteExpiredAsync"/>), and expired Idempotency-Key rows of Items with one more
+/// filtered scan (<see cref="ItemStore.DeleteExpiredKeysAsync"/>), within the same row budget.
 /// </summary>
-public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore challenges, TimeProvider clock, ILogger<ExpiredRowsCleanup> logger)
+public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore challenges, ItemStore items, TimeProvider clock,
+    ILogger<ExpiredRowsCleanup> logger)
 {
     public const int MaxRowsPerRun = 5_000;
 
@@ -38,6 +41,9 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore 
 
     /// <summary>The report's name for expired passkey challenges.</summary>
     public const string ChallengeKind = "passkey-challenge";
+
+    /// <summary>The report's name for expired Idempotency-Key rows of Items.</summary>
+    public const string IdempotencyKeyKind = "idempotency-key";
 
     public async Task<CleanupReport> RunAsync(CancellationToken cancellationToken, int maxRows = MaxRowsPerRun)
     {
@@ -76,8 +82,16 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore 
         }
 
         complete &= budget > 0 && challengesFound < budget;
-        var scanned = expired.Count + challengesFound;
-        deleted += challengesDeleted;
+        budget -= challengesFound;
+        var (keysFound, keysDeleted) = budget > 0 ? await items.DeleteExpiredKeysAsync(now, budget, cancellationToken) : (0, 0);
+        if (keysDeleted > 0)
+        {
+            deletedByKind[IdempotencyKeyKind] = keysDeleted;
+        }
+
+        complete &= budget > 0 && keysFound < budget;
+        var scanned = expired.Count + challengesFound + keysFound;
+        deleted += challengesDeleted + keysDeleted;
         var report = new CleanupReport(scanned, deleted, scanned - deleted, partitions, complete, deletedByKind);
         var byKind = string.Join(", ", deletedByKind.Select(pair => $"{pair.Key}: {pair.Value}"));
         LogRun(logger, report.Deleted, report.Partitions, report.Kept, byKind, complete);

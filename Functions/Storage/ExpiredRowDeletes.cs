@@ -12,6 +12,27 @@ public static class ExpiredRowDeletes
 {
     private const int BatchSize = 100;
 
+    /// <summary>
+    /// Finds at most <paramref name="maxRows"/> rows matching <paramref name="filter"/> (keys only, pages of 1,000) and
+    /// deletes those unchanged since. With a filter that names no partition this is a table scan: background jobs only.
+    /// </summary>
+    public static async Task<(int Found, int Deleted)> FindAndDeleteAsync(TableClient table, string filter, int maxRows, CancellationToken cancellationToken)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        {
+            if (rows.Count >= maxRows)
+            {
+                break;
+            }
+
+            rows.Add(row);
+        }
+
+        var deleted = await DeleteUnchangedAsync(table, rows, cancellationToken);
+        return (rows.Count, deleted.Count);
+    }
+
     /// <summary>Deletes <paramref name="rows"/> and returns those it deleted (changed or gone rows are left alone).</summary>
     public static async Task<IReadOnlyList<TableEntity>> DeleteUnchangedAsync(TableClient table, IEnumerable<TableEntity> rows, CancellationToken cancellationToken)
     {
