@@ -216,27 +216,6 @@ public sealed partial class WebPageTests
         });
     }
 
-    /// <summary>
-    /// Runs a scenario's steps; on a failure prints what the browser reported and saves a screenshot, and after the steps
-    /// asserts that the browser reported nothing unexpected and that no exception escaped the API.
-    /// </summary>
-    private async Task RunScenarioAsync(IPage page, BrowserErrors errors, Func<Task> steps)
-    {
-        try
-        {
-            await steps();
-        }
-        catch
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine(errors.ToString());
-            await SaveFailureScreenshotAsync(page);
-            throw;
-        }
-
-        errors.AssertNone();
-        Assert.Empty(Site.ApiExceptions);
-    }
-
     /// <summary>Chromium's virtual WebAuthn authenticator for one page, through the DevTools protocol.</summary>
     private sealed class VirtualAuthenticator(ICDPSession session, string authenticatorId)
     {

@@ -26,7 +26,7 @@ public sealed partial class WebPageTests(AzuriteFixture azurite) : BrowserTest(a
         var errors = new BrowserErrors(page);
         var titles = page.Locator("#items > li[data-item-id] .item-title");
         var password = AccountsTestExtensions.GoodPassword;
-        try
+        await RunScenarioAsync(page, errors, async () =>
         {
             await page.GotoAsync(Site.PageUrl);
             await Expect(page.Locator("#login-form")).ToBeVisibleAsync();
@@ -103,16 +103,7 @@ public sealed partial class WebPageTests(AzuriteFixture azurite) : BrowserTest(a
             await Expect(Item(page, "Call Grace on Friday").Locator(".item-description")).ToHaveTextAsync("About the conference talk, after 10:00");
 
             await SaveScreenshotAsync(page, "items-after-logging-in-again");
-        }
-        catch
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine(errors.ToString());
-            await SaveFailureScreenshotAsync(page);
-            throw;
-        }
-
-        errors.AssertNone();
-        Assert.Empty(Site.ApiExceptions);
+        });
         TestContext.Current.TestOutputHelper?.WriteLine($"Browser scenario took {started.Elapsed.TotalSeconds:0.0} s.");
     }
 
@@ -184,6 +175,27 @@ public sealed partial class WebPageTests(AzuriteFixture azurite) : BrowserTest(a
 
         laptopErrors.AssertNone();
         phoneErrors.AssertNone();
+        Assert.Empty(Site.ApiExceptions);
+    }
+
+    /// <summary>
+    /// Runs a scenario's steps; on a failure prints what the browser reported and saves a screenshot, and after the steps
+    /// asserts that the browser reported nothing unexpected and that no exception escaped the API.
+    /// </summary>
+    private async Task RunScenarioAsync(IPage page, BrowserErrors errors, Func<Task> steps)
+    {
+        try
+        {
+            await steps();
+        }
+        catch
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine(errors.ToString());
+            await SaveFailureScreenshotAsync(page);
+            throw;
+        }
+
+        errors.AssertNone();
         Assert.Empty(Site.ApiExceptions);
     }
 
