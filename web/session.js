@@ -43,27 +43,21 @@ export function hasStoredSession() {
   return readRefreshToken() !== null;
 }
 
-export async function signUp({ email, password, displayName }) {
-  const { data } = await request("POST", "/auth/signup", { body: { email, password, displayName } });
+/** Posts to a route whose answer is a new session (signup, login, passkey sign-in or signup) and starts it. */
+async function signInThrough(path, body) {
+  const { data } = await request("POST", path, { body });
   startSession(data, "signed-in");
 }
 
-export async function logIn({ email, password }) {
-  const { data } = await request("POST", "/auth/login", { body: { email, password } });
-  startSession(data, "signed-in");
-}
+export const signUp = ({ email, password, displayName }) => signInThrough("/auth/signup", { email, password, displayName });
+
+export const logIn = ({ email, password }) => signInThrough("/auth/login", { email, password });
 
 /** Signs in with a passkey assertion (the browser's credential.toJSON()); a refused one is the API's 401. */
-export async function logInWithPasskey(credential) {
-  const { data } = await request("POST", "/auth/passkey", { body: { credential } });
-  startSession(data, "signed-in");
-}
+export const logInWithPasskey = (credential) => signInThrough("/auth/passkey", { credential });
 
 /** Makes the account of the passkey signup options with the new passkey's attestation (credential.toJSON()). */
-export async function signUpWithPasskey(credential) {
-  const { data } = await request("POST", "/auth/signup/passkey", { body: { credential } });
-  startSession(data, "signed-in");
-}
+export const signUpWithPasskey = (credential) => signInThrough("/auth/signup/passkey", { credential });
 
 /**
  * Sets a new password with the token from a reset mail. The API answers with a new session (every other session of the
@@ -233,21 +227,25 @@ function writeRefreshToken(value) {
   }
 }
 
+/** The GET /api/me in flight and the session generation it was asked in. */
 let inFlightProfile = null;
 
 /**
  * GET /api/me: the signed-in user as stored now (a session's own copy can be older), with `emailVerified` and
- * `hasPassword`. Calls made while one is in flight share its answer, so the page reads it once after signing in.
+ * `hasPassword`. Calls made while one is in flight for the same session share its answer, so the page reads it once
+ * after signing in; a call after the session changed never gets the previous session's answer.
  */
 export function fetchProfile() {
-  if (!inFlightProfile) {
-    inFlightProfile = authorizedRequest("GET", "/me")
+  if (inFlightProfile?.generation !== generation) {
+    const read = { generation, promise: null };
+    read.promise = authorizedRequest("GET", "/me")
       .then(({ data }) => data ?? {})
       .finally(() => {
-        inFlightProfile = null;
+        if (inFlightProfile === read) inFlightProfile = null;
       });
+    inFlightProfile = read;
   }
-  return inFlightProfile;
+  return inFlightProfile.promise;
 }
 
 // Account actions for the account panel (account.js): the signed-in sessions, signing out
