@@ -2,11 +2,11 @@
 // everywhere", and the password change. Strings from the API are set with textContent only.
 import { ApiError } from "./api.js";
 import { changePassword, listSessions, onSessionChange, signOutEverywhere, signOutSession } from "./session.js";
+import { formatted, setText } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const sessionList = $("sessions");
 const passwordForm = $("password-form");
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 onSessionChange((user, reason) => {
   if (!user) {
@@ -115,13 +115,4 @@ function messageOf(error, fallback) {
   }
   if (error instanceof ApiError && error.status === 0) return error.message;
   return fallback;
-}
-
-function formatted(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? "" : dateFormat.format(date);
-}
-
-function setText(id, text) {
-  $(id).textContent = text;
 }

@@ -17,6 +17,7 @@ import {
   restoreSession,
   signUp,
 } from "./session.js";
+import { formatted, whileBusy } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -49,8 +50,6 @@ let epoch = 0;
 let editing = null;
 let deleting = null;
 let statusTimer = 0;
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 // ---- views -----------------------------------------------------------------------------
 
@@ -141,24 +140,6 @@ function showApiError(form, prefix, error, fieldForStatus = {}) {
     showErrors(form, prefix, fieldErrors);
   } else {
     showErrors(form, prefix, {}, messageFor(error));
-  }
-}
-
-/** Runs one submission at a time per form, with the button that started it (the submit button by default) showing progress. */
-async function whileBusy(form, busyLabel, action, button = form.querySelector('[type="submit"]')) {
-  if (form.dataset.busy) return;
-  const label = button.textContent;
-  form.dataset.busy = "true";
-  form.setAttribute("aria-busy", "true");
-  button.setAttribute("aria-disabled", "true");
-  button.textContent = busyLabel;
-  try {
-    await action();
-  } finally {
-    delete form.dataset.busy;
-    form.removeAttribute("aria-busy");
-    button.removeAttribute("aria-disabled");
-    button.textContent = label;
   }
 }
 
@@ -417,7 +398,7 @@ function timeElement(prefix, iso) {
   if (Number.isNaN(date.getTime())) return span;
   const time = document.createElement("time");
   time.dateTime = iso;
-  time.textContent = dateFormat.format(date);
+  time.textContent = formatted(iso);
   span.append(`${prefix} `, time);
   return span;
 }

@@ -4,6 +4,7 @@ import { ApiError, messageFor } from "./api.js";
 import { requestPasswordReset } from "./mail.js";
 import { accountHasPassword, addPasskey, ceremonyMessage, deletePasskey, listPasskeys, renamePasskey } from "./passkeys.js";
 import { SessionEndedError, currentUser, onSessionChange } from "./session.js";
+import { formatted, setText, whileBusy } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const passkeyList = $("passkeys");
@@ -11,7 +12,6 @@ const addForm = $("passkey-add-form");
 const renameDialog = $("passkey-rename-dialog");
 const renameForm = $("passkey-rename-form");
 const deleteDialog = $("passkey-delete-dialog");
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 const lastWayIn =
   "This passkey is the only way into your account, so it stays. Add another passkey first, or set a password " +
@@ -101,16 +101,15 @@ function announce(message) {
 
 // ---- add ---------------------------------------------------------------------------------
 
-addForm.addEventListener("submit", async (event) => {
+addForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (addForm.getAttribute("aria-busy") === "true") return;
-  const input = $("passkey-add-name");
-  const name = input.value.trim();
-  clearField(input, "passkey-add-error", "passkey-add-name-error");
-  announce("");
-  if (name.length > 64) return fieldError(input, "passkey-add-name-error", "Use at most 64 characters.");
-  const startedIn = epoch;
-  await busy(addForm, "Waiting for your passkey…", async () => {
+  whileBusy(addForm, "Waiting for your passkey…", async () => {
+    const input = $("passkey-add-name");
+    const name = input.value.trim();
+    clearField(input, "passkey-add-error", "passkey-add-name-error");
+    announce("");
+    if (name.length > 64) return fieldError(input, "passkey-add-name-error", "Use at most 64 characters.");
+    const startedIn = epoch;
     try {
       const added = await addPasskey(name || undefined);
       if (startedIn !== epoch) return;
@@ -142,17 +141,17 @@ renameDialog.addEventListener("close", () => {
   renaming = null;
 });
 
-renameForm.addEventListener("submit", async (event) => {
+renameForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (!renaming || renameForm.getAttribute("aria-busy") === "true") return;
-  const { id, trigger } = renaming;
-  const input = $("passkey-rename-name");
-  const name = input.value.trim();
-  clearField(input, "passkey-rename-error", "passkey-rename-name-error");
-  if (!name) return fieldError(input, "passkey-rename-name-error", "Enter a name.");
-  if (name.length > 64) return fieldError(input, "passkey-rename-name-error", "Use at most 64 characters.");
-  const startedIn = epoch;
-  await busy(renameForm, "Saving…", async () => {
+  whileBusy(renameForm, "Saving…", async () => {
+    if (!renaming) return;
+    const { id, trigger } = renaming;
+    const input = $("passkey-rename-name");
+    const name = input.value.trim();
+    clearField(input, "passkey-rename-error", "passkey-rename-name-error");
+    if (!name) return fieldError(input, "passkey-rename-name-error", "Enter a name.");
+    if (name.length > 64) return fieldError(input, "passkey-rename-name-error", "Use at most 64 characters.");
+    const startedIn = epoch;
     try {
       const renamed = await renamePasskey(id, name);
       if (startedIn !== epoch) return;
@@ -237,21 +236,6 @@ $("set-password-link").addEventListener("click", async () => {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-async function busy(form, busyLabel, action) {
-  const button = form.querySelector('[type="submit"]');
-  const label = button.textContent;
-  form.setAttribute("aria-busy", "true");
-  button.setAttribute("aria-disabled", "true");
-  button.textContent = busyLabel;
-  try {
-    await action();
-  } finally {
-    form.setAttribute("aria-busy", "false");
-    button.removeAttribute("aria-disabled");
-    button.textContent = label;
-  }
-}
-
 function gone(dialog) {
   dialog.close();
   $("passkeys-heading").focus();
@@ -275,13 +259,4 @@ function clearField(input, alertId, errorId) {
   input.removeAttribute("aria-invalid");
   setText(alertId, "");
   setText(errorId, "");
-}
-
-function formatted(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? "" : dateFormat.format(date);
-}
-
-function setText(id, text) {
-  $(id).textContent = text;
 }
