@@ -116,7 +116,8 @@ public sealed class ItemStore(AppTables tables)
         var table = await tables.GetAsync(AppTables.Items, cancellationToken);
         var filter = TableClient.CreateQueryFilter(
             $"RowKey gt {IdempotencyKeyEntity.RowKeyPrefix} and RowKey lt {IdempotencyKeyEntity.PastLastRowKey} and ExpiresAt lt {now}");
-        return await ExpiredRowDeletes.FindAndDeleteAsync(table, filter, maxRows, cancellationToken);
+        var sweep = await ExpiredRowDeletes.FindAndDeleteAsync(table, filter, maxRows, cancellationToken);
+        return (sweep.Found.Count, sweep.Deleted.Count);
     }
 
     /// <summary>The key row, expired or not; a point read.</summary>

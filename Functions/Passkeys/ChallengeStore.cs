@@ -69,7 +69,8 @@ public sealed class ChallengeStore(AppTables tables)
         var table = await tables.GetAsync(AppTables.PasskeyChallenges, cancellationToken);
         // A bucket's last challenge expires a lifetime (plus the clock skew allowed) after the bucket ends.
         var lastExpired = PartitionOf(now - Bucket - PasskeyOptions.ChallengeLifetime - PasskeyChallenge.ClockSkew);
-        return await ExpiredRowDeletes.FindAndDeleteAsync(table, TableClient.CreateQueryFilter($"PartitionKey le {lastExpired}"), maxRows, cancellationToken);
+        var sweep = await ExpiredRowDeletes.FindAndDeleteAsync(table, TableClient.CreateQueryFilter($"PartitionKey le {lastExpired}"), maxRows, cancellationToken);
+        return (sweep.Found.Count, sweep.Deleted.Count);
     }
 
     public static string PartitionOf(DateTime issuedAt)

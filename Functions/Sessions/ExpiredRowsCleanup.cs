@@ -50,23 +50,13 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore 
         var now = clock.GetUtcNow().UtcDateTime;
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         var filter = string.Join(" or ", Kinds.Select(kind => "(" + TableClient.CreateQueryFilter(kind.ExpiredAt(now)) + ")"));
-        var expired = new List<TableEntity>();
-        var complete = true;
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
-        {
-            if (expired.Count == maxRows)
-            {
-                complete = false;
-                break;
-            }
-
-            expired.Add(row);
-        }
-
+        var users = await ExpiredRowDeletes.FindAndDeleteAsync(table, filter, maxRows, cancellationToken);
+        var expired = users.Found;
+        var complete = !users.More;
         var deleted = 0;
         var deletedByKind = new Dictionary<string, int>();
         var partitions = expired.Select(row => row.PartitionKey).Distinct(StringComparer.Ordinal).Count();
-        foreach (var row in await ExpiredRowDeletes.DeleteUnchangedAsync(table, expired, cancellationToken))
+        foreach (var row in users.Deleted)
         {
             deleted++;
             var kind = KindOf(row.RowKey);

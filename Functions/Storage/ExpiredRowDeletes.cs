@@ -10,27 +10,31 @@ namespace Serverless.Functions.Storage;
 /// </summary>
 public static class ExpiredRowDeletes
 {
+    /// <summary>What one sweep found (at most its budget), what of it it deleted, and whether more rows matched than it took.</summary>
+    public sealed record RowSweep(IReadOnlyList<TableEntity> Found, IReadOnlyList<TableEntity> Deleted, bool More);
+
     private const int BatchSize = 100;
 
     /// <summary>
     /// Finds at most <paramref name="maxRows"/> rows matching <paramref name="filter"/> (keys only, pages of 1,000) and
     /// deletes those unchanged since. With a filter that names no partition this is a table scan: background jobs only.
     /// </summary>
-    public static async Task<(int Found, int Deleted)> FindAndDeleteAsync(TableClient table, string filter, int maxRows, CancellationToken cancellationToken)
+    public static async Task<RowSweep> FindAndDeleteAsync(TableClient table, string filter, int maxRows, CancellationToken cancellationToken)
     {
         var rows = new List<TableEntity>();
+        var more = false;
         await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
         {
             if (rows.Count >= maxRows)
             {
+                more = true;
                 break;
             }
 
             rows.Add(row);
         }
 
-        var deleted = await DeleteUnchangedAsync(table, rows, cancellationToken);
-        return (rows.Count, deleted.Count);
+        return new RowSweep(rows, await DeleteUnchangedAsync(table, rows, cancellationToken), more);
     }
 
     /// <summary>Deletes <paramref name="rows"/> and returns those it deleted (changed or gone rows are left alone).</summary>
