@@ -169,7 +169,7 @@ public sealed class SignupTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public void The_common_password_list_has_at_least_10000_entries()
     {
-        Assert.True(Functions.Accounts.PasswordPolicy.CommonPasswordCount >= 10_000);
+        Assert.True(Functions.Passwords.PasswordPolicy.CommonPasswordCount >= 10_000);
     }
 
     [Fact]

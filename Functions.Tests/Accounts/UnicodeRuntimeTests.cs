@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Passwords;
 using Serverless.Functions.Tests.Support;
 using Serverless.Functions.Validation;
 

@@ -1,3 +1,4 @@
+
 namespace Serverless.Functions.Accounts;
 
 public sealed record SignupRequest(string? Email, string? Password, string? DisplayName);

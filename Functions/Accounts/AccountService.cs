@@ -1,7 +1,8 @@
-using Microsoft.Extensions.Logging;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
 using Serverless.Functions.Items;
 using Serverless.Functions.Mail;
+using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
 using Serverless.Functions.Validation;

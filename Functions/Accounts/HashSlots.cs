@@ -1,3 +1,4 @@
+
 namespace Serverless.Functions.Accounts;
 
 /// <summary>

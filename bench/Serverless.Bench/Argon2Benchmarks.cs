@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Passwords;
 
 namespace Serverless.Bench;
 

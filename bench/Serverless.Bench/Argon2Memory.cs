@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Passwords;
 
 namespace Serverless.Bench;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Passwords;
 
 namespace Serverless.Bench;
 

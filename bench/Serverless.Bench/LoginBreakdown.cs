@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Passwords;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Bench;

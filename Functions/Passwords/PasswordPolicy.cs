@@ -1,8 +1,9 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Validation;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Passwords;
 
 /// <summary>
 /// NIST SP 800-63B-4 for passwords: length (15–128 by default), any characters, no composition rules, and not obviously

@@ -1,6 +1,6 @@
 using Serverless.Functions.Tests.Support;
 
-namespace Serverless.Functions.Tests.Accounts;
+namespace Serverless.Functions.Tests.Passwords;
 
 /// <summary>
 /// Issue 13.4: at the 15-character minimum almost no entry of the old common-password list could match, so long but

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Logging;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Validation;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Passwords;
 
 /// <summary>What checking an account's password came to.</summary>
 public abstract record CredentialResult

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using NSec.Cryptography;
+using Serverless.Functions.Accounts;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Passwords;
 
 /// <summary>
 /// Argon2id through libsodium (NSec). Hashes are PHC strings — <c>$argon2id$v=19$m=19456,t=2,p=1$salt$hash</c> —
