@@ -14,6 +14,7 @@ using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Telemetry;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions;
 

@@ -1,10 +1,10 @@
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Http;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions.Tests.Reliability;
 
@@ -16,7 +16,7 @@ namespace Serverless.Functions.Tests.Reliability;
 public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<RoutesFixture>
 {
     // Every forged token names the app's real key: a kid is public, copied from any token.
-    private static readonly string TestKeyId = AuthOptions.KeyIdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
+    private static readonly string TestKeyId = SigningKeys.IdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
     private readonly TestApp app = routes.App;
     private readonly StorageRequestCounter storageRequests = routes.StorageRequests;
     private readonly RouteFixtures owner = routes.Owner;

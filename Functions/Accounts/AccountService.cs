@@ -5,6 +5,7 @@ using Serverless.Functions.Mail;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
+using Serverless.Functions.Tokens;
 using Serverless.Functions.Validation;
 
 namespace Serverless.Functions.Accounts;

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Configuration;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions.Accounts;
 
@@ -19,9 +20,9 @@ public sealed record AuthOptions
     public byte[]? PreviousSigningKey { get; init; }
 
     /// <summary>The <c>kid</c> of tokens signed with <see cref="SigningKey"/>, derived from the key so a rotation changes it.</summary>
-    public string KeyId => KeyIdOf(SigningKey);
+    public string KeyId => SigningKeys.IdOf(SigningKey);
 
-    public string? PreviousKeyId => PreviousSigningKey is null ? null : KeyIdOf(PreviousSigningKey);
+    public string? PreviousKeyId => PreviousSigningKey is null ? null : SigningKeys.IdOf(PreviousSigningKey);
 
     /// <summary>The HMAC secret of <see cref="AccountKeys"/>. Changing it changes every account's key: the accounts stored under the old keys are lost.</summary>
     public required byte[] IdentifierHashKey { get; init; }
@@ -65,13 +66,6 @@ public sealed record AuthOptions
         };
         return options;
     }
-
-    /// <summary>
-    /// A key's id: the first 96 bits of an HMAC of a fixed label under the key, base64url. Anyone may read it (it is in
-    /// every token header); it tells nothing about the key, and two keys get the same id only by a 2^-96 chance.
-    /// </summary>
-    public static string KeyIdOf(byte[] key) =>
-        Base64Url.Encode(System.Security.Cryptography.HMACSHA256.HashData(key, "serverless signing key id v1"u8).AsSpan(0, 12));
 
     // Null when the setting is absent or empty; otherwise checked as strictly as the signing key.
     private static byte[]? SecretFrom(IConfigurationSection section, string name)

@@ -4,6 +4,7 @@ using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
 using Serverless.Functions.Passkeys;
 using Serverless.Functions.Telemetry;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions.Deletion;
 

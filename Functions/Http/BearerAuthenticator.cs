@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using Serverless.Functions.Accounts;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions.Http;
 

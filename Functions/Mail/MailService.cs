@@ -5,6 +5,7 @@ using Serverless.Functions.Accounts;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions.Mail;
 

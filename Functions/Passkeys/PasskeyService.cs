@@ -7,6 +7,7 @@ using Serverless.Functions.Items;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions.Passkeys;
 

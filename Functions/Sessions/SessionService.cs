@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Telemetry;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Functions.Sessions;
 

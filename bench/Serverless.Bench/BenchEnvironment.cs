@@ -8,6 +8,7 @@ using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
+using Serverless.Functions.Tokens;
 
 namespace Serverless.Bench;
 

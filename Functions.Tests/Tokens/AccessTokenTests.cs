@@ -6,13 +6,14 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Tests.Support;
+using Serverless.Functions.Tokens;
 
-namespace Serverless.Functions.Tests.Accounts;
+namespace Serverless.Functions.Tests.Tokens;
 
 public sealed class AccessTokenTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     // Every forged token names the app's real key: a kid is public, copied from any token.
-    private static readonly string TestKeyId = AuthOptions.KeyIdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
+    private static readonly string TestKeyId = SigningKeys.IdOf(Encoding.UTF8.GetBytes(TestApp.TestSigningKey));
     private readonly FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
     private TestApp app = null!;
     private SignedInUser user = null!;

@@ -2,12 +2,12 @@ using System.Text;
 using Azure.Data.Tables;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
+using Serverless.Functions.Tokens;
 
-namespace Serverless.Functions.Tests.Accounts;
+namespace Serverless.Functions.Tests.Tokens;
 
 /// <summary>
 /// Signing-key rotation (issue 13.8): after a rotation the app signs with the new key and still accepts, by kid, what the
@@ -26,7 +26,7 @@ public sealed class SigningKeyRotationTests(AzuriteFixture azurite)
         ["Auth:PreviousSigningKey"] = previous,
     });
 
-    private static string KeyId(string key) => AuthOptions.KeyIdOf(Encoding.UTF8.GetBytes(key));
+    private static string KeyId(string key) => SigningKeys.IdOf(Encoding.UTF8.GetBytes(key));
 
     /// <summary>A user signed in before the rotation, with a second page of items to come (a cursor).</summary>
     private static async Task<(SignedInUser User, string Cursor)> SignedInWithCursorAsync(TestApp app)

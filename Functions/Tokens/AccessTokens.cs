@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Serverless.Functions.Accounts;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Tokens;
 
 /// <summary>The signed-in caller, as a validated access token names them.</summary>
 public sealed record Caller(string UserId, string AccountKey, string? SessionId = null);
