@@ -7,6 +7,7 @@ using Serverless.Functions.Deletion;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;
 using Serverless.Functions.Items;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
 using Serverless.Functions.OpenApi;
 using Serverless.Functions.Passkeys;

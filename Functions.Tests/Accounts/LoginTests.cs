@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;

@@ -103,7 +103,7 @@ public sealed class ContractScenarios
                 Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), Json, headers: attacker);
         }
 
-        using (app.Services.GetRequiredService<Functions.Accounts.HashSlots>().TryTake())
+        using (app.Services.GetRequiredService<Functions.Limits.HashSlots>().TryTake())
         {
             await SendAsync(app, "signup while every hash slot is taken", "POST", "/api/auth/signup", Signup(), Json, headers: bystander);
             await SendAsync(app, "login while every hash slot is taken", "POST", "/api/auth/login", guess, Json, headers: bystander);

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Deletion;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using Serverless.Functions.Accounts;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Tests.Support;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Tests.Support;
 

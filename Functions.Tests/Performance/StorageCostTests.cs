@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Passkeys;
 using Serverless.Functions.Tests.Support;

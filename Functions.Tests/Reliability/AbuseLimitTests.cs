@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Http;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;

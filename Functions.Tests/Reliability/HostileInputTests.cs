@@ -1,5 +1,5 @@
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 

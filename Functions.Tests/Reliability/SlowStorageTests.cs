@@ -143,7 +143,7 @@ public sealed class SlowStorageTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.True(login.Status == 200, login.ToString());
         Assert.Equal(200, (await app.RefreshAsync(login.Json.GetProperty("refreshToken").GetString()!)).Status);
         var throttleRow = await app.Table(AppTables.Users).GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(
-            app.AccountKey(user.Email), Functions.Accounts.LoginThrottleStore.RowKey, cancellationToken: TestContext.Current.CancellationToken);
+            app.AccountKey(user.Email), Functions.Limits.LoginThrottleStore.RowKey, cancellationToken: TestContext.Current.CancellationToken);
         Assert.False(throttleRow.HasValue);
     }
 

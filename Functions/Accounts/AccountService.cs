@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Items;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions.Accounts;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
-using Serverless.Functions.Accounts;
+using Serverless.Functions.Limits;
 
 namespace Serverless.Functions.Http;
 

@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;

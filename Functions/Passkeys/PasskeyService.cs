@@ -4,6 +4,7 @@ using Fido2NetLib.Objects;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Validation;
 
 namespace Serverless.Functions.Passwords;

@@ -1,7 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
-using Serverless.Functions.Accounts;
 using Serverless.Functions.Items;
+using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Passkeys;
 using Serverless.Functions.Storage;

@@ -1,8 +1,9 @@
 using Azure;
 using Azure.Data.Tables;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Storage;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Limits;
 
 /// <summary>Password verifications reserved for one account in the current window (a success clears the row).</summary>
 public sealed record ThrottleState(int Attempts, DateTime WindowStart, DateTime LastAttempt)

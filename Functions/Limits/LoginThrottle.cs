@@ -1,5 +1,5 @@
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Limits;
 
 /// <summary>
 /// docs/api.md's throttle: at most 5 password verifications for one email within 15 minutes, whatever the concurrency; once

@@ -1,7 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Serverless.Functions.Accounts;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Limits;
 
 /// <summary>
 /// The <c>Limits</c> settings (docs/api.md, "Abuse limits"), read and checked once at start-up: how many password hashes one

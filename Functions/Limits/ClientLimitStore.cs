@@ -1,8 +1,9 @@
 using Azure;
 using Azure.Data.Tables;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Storage;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Limits;
 
 public enum ClientAction
 {

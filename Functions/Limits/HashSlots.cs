@@ -1,5 +1,5 @@
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Limits;
 
 /// <summary>
 /// The per-instance cap on Argon2id hashes in flight (<see cref="AbuseLimits.MaxHashesInFlight"/>): a request that finds

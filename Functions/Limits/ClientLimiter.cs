@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Serverless.Functions.Accounts;
+namespace Serverless.Functions.Limits;
 
 /// <summary>
 /// docs/api.md's per-client limits: signups and failed logins per client address and hour (<see cref="AbuseLimits"/>),
