@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
+using Serverless.Functions.Cleanup;
 using Serverless.Functions.Deletion;
 using Serverless.Functions.Health;
 using Serverless.Functions.Http;

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Serverless.Functions.Cleanup;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions.Items;

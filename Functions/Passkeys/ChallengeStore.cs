@@ -1,6 +1,7 @@
 using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
+using Serverless.Functions.Cleanup;
 using Serverless.Functions.Storage;
 
 namespace Serverless.Functions.Passkeys;

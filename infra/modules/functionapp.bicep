@@ -120,7 +120,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Auth__IdentifierHashKey: '@Microsoft.KeyVault(SecretUri=${identifierHashKeyUri})'
       Auth__Issuer: 'https://${functionApp.properties.defaultHostName}'
       Auth__Audience: 'https://${functionApp.properties.defaultHostName}/api'
-      // The expired-rows cleanup (Sessions/CleanupFunction.cs): six-field cron, hourly. The timer keeps its schedule
+      // The expired-rows cleanup (Cleanup/CleanupFunction.cs): six-field cron, hourly. The timer keeps its schedule
       // monitor and its singleton lease in host storage (AzureWebJobsStorage, blobs), which the identity's
       // Storage Blob Data Owner role already covers.
       Cleanup__Schedule: '0 0 * * * *'

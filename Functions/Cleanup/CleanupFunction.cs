@@ -1,6 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 
-namespace Serverless.Functions.Sessions;
+namespace Serverless.Functions.Cleanup;
 
 /// <summary>
 /// Deletes expired sessions, stale throttle rows, mail rows, passkey challenges and Idempotency-Key rows on the schedule in the <c>Cleanup:Schedule</c> setting (six-field

@@ -1,13 +1,14 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Serverless.Functions.Cleanup;
 using Serverless.Functions.Items;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Performance;
 using Serverless.Functions.Tests.Support;
 
-namespace Serverless.Functions.Tests.Sessions;
+namespace Serverless.Functions.Tests.Cleanup;
 
 /// <summary>The expired-rows cleanup, run directly against Azurite on a fake clock (tables of this test class only).</summary>
 public sealed class CleanupTests(AzuriteFixture azurite) : IAsyncLifetime

@@ -1,7 +1,8 @@
 using Azure;
 using Azure.Data.Tables;
+using Serverless.Functions.Storage;
 
-namespace Serverless.Functions.Storage;
+namespace Serverless.Functions.Cleanup;
 
 /// <summary>
 /// Deletes rows a cleanup found, under the ETags they were read with: one entity-group transaction per partition and

@@ -4,9 +4,10 @@ using Serverless.Functions.Items;
 using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
 using Serverless.Functions.Passkeys;
+using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
 
-namespace Serverless.Functions.Sessions;
+namespace Serverless.Functions.Cleanup;
 
 /// <summary>One kind of row that expires: its name for the logs, and the filter that finds its expired rows at a time.</summary>
 public sealed record ExpiringRows(string Kind, Func<DateTime, FormattableString> ExpiredAt);
