@@ -6,11 +6,11 @@ namespace Serverless.Functions.Tests.Browser;
 
 /// <summary>
 /// What every browser test stands on: a test app on Azurite, the page in web/ served beside it (<see cref="LocalSite"/>),
-/// and Debian's headless Chromium driven by Playwright (its own browser download is not used).
+/// and Debian's headless Chromium driven by Playwright (its own browser download is not used; <see cref="TestTools.Chromium"/>
+/// installs the package when it is missing).
 /// </summary>
 public sealed class BrowserHost : IAsyncDisposable
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
     public const float TimeoutMilliseconds = 15_000;
 
     private BrowserHost(TestApp app, LocalSite site, IPlaywright playwright, IBrowser browser)
@@ -34,8 +34,7 @@ public sealed class BrowserHost : IAsyncDisposable
     public static async Task<BrowserHost> StartAsync(string azuriteConnectionString,
         Func<Uri, Task<IDictionary<string, string?>>>? settingsFor = null)
     {
-        Assert.True(File.Exists(ChromiumPath),
-            $"{ChromiumPath} is missing. The browser tests use Debian's Chromium: run `apt-get update && apt-get install -y chromium` (.ci/run does this).");
+        await TestTools.Chromium.EnsureAsync();
         SetDefaultExpectTimeout(TimeoutMilliseconds);
         TestApp? app = null;
         var site = await LocalSite.StartAsync(async pageOrigin =>
@@ -58,7 +57,7 @@ public sealed class BrowserHost : IAsyncDisposable
         var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            ExecutablePath = ChromiumPath,
+            ExecutablePath = TestTools.ChromiumPath,
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });

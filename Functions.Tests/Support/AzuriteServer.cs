@@ -6,14 +6,13 @@ namespace Serverless.Functions.Tests.Support;
 
 /// <summary>
 /// An Azurite of the tests' own, with its table and queue services (the queue carries the account purge): the npm package
-/// pinned in package.json (installed with npm ci when missing), each service on a free loopback port, stopped with its whole
+/// pinned in package.json (installed with npm ci when missing: <see cref="TestTools.NpmPackages"/>), each service on a free loopback port, stopped with its whole
 /// process tree when disposed or when the test process exits.
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
 {
     // Azurite's documented development account; a well-known public value, not a secret.
     private const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-    private static readonly SemaphoreSlim InstallGate = new(1, 1);
 
     private readonly string? dataDirectory;
     private Process? process;
@@ -41,7 +40,7 @@ public sealed class AzuriteServer : IAsyncDisposable
     /// <summary>Starts a server; <paramref name="persistent"/> keeps data on disk so it survives <see cref="StopAsync"/> and a restart.</summary>
     public static async Task<AzuriteServer> StartAsync(bool persistent = false)
     {
-        await EnsureInstalledAsync();
+        await TestTools.NpmPackages.EnsureAsync();
         var dataDirectory = persistent ? Directory.CreateTempSubdirectory("azurite-").FullName : null;
         var ports = FreeLoopbackPorts(3);
         var server = new AzuriteServer(ports[0], ports[1], ports[2], dataDirectory);
@@ -215,33 +214,6 @@ public sealed class AzuriteServer : IAsyncDisposable
         finally
         {
             listeners.ForEach(listener => listener.Stop());
-        }
-    }
-
-    private static async Task EnsureInstalledAsync()
-    {
-        await InstallGate.WaitAsync();
-        try
-        {
-            if (File.Exists(RepositoryRoot.Combine("node_modules", "azurite", "package.json")))
-            {
-                return;
-            }
-
-            using var npm = Process.Start(new ProcessStartInfo("npm", "ci --no-audit --no-fund")
-            {
-                WorkingDirectory = RepositoryRoot.Path,
-                UseShellExecute = false,
-            }) ?? throw new InvalidOperationException("Could not start npm; install Node.js 20 or later.");
-            await npm.WaitForExitAsync();
-            if (npm.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"npm ci failed with exit code {npm.ExitCode}.");
-            }
-        }
-        finally
-        {
-            InstallGate.Release();
         }
     }
 }

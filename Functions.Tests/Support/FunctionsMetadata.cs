@@ -15,6 +15,14 @@ public static class FunctionsMetadata
         typeof(FunctionsMetadata).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(attribute => attribute.Key == "FunctionsOutputDirectory").Value!;
 
+    /// <summary>
+    /// The build output the product starts the host in: <c>dotnet run</c>, the VS Code task and scripts/run-local.sh build
+    /// Functions in Debug, whatever configuration the tests are built in (<see cref="OutputDirectory"/> is the output of the
+    /// tests' own configuration: bin/Release/… under <c>dotnet test -c Release</c>). A full path, without a trailing slash.
+    /// </summary>
+    public static string RunOutputDirectory { get; } =
+        RepositoryRoot.Combine("Functions", "bin", "Debug", Path.GetFileName(OutputDirectory.TrimEnd('/', '\\')));
+
     public static IReadOnlyList<MetadataRoute> Routes => Read.Value;
 
     /// <summary>Every function's name and the binding that triggers it (HTTP or not), as the host reads them.</summary>

@@ -7,9 +7,10 @@ using System.Text.Json;
 namespace Serverless.Functions.Tests.Support;
 
 /// <summary>
-/// The development mail server (smtp4dev, the dotnet tool pinned in .config/dotnet-tools.json, restored when missing) on
-/// free loopback ports, with an in-memory store; one for the test run, started by the first test that asks, stopped with
-/// its whole process tree when the test process exits. Tests read delivered mails through its REST API.
+/// The development mail server (smtp4dev, the dotnet tool pinned in .config/dotnet-tools.json, restored by
+/// <see cref="TestTools.DotnetTools"/>) on free loopback ports, with an in-memory store; one for the test run, started by
+/// the first test that asks, stopped with its whole process tree when the test process exits. Tests read delivered mails
+/// through its REST API.
 /// </summary>
 public sealed class Smtp4devServer
 {
@@ -83,7 +84,7 @@ public sealed class Smtp4devServer
 
     private static async Task<Smtp4devServer> StartAsync()
     {
-        await RestoreToolAsync();
+        await TestTools.DotnetTools.EnsureAsync();
         var smtpPort = FreeLoopbackPort();
         var webPort = FreeLoopbackPort();
         var info = new ProcessStartInfo("dotnet")
@@ -153,22 +154,6 @@ public sealed class Smtp4devServer
         }
 
         throw new TimeoutException("smtp4dev did not answer within 90 seconds.");
-    }
-
-    private static async Task RestoreToolAsync()
-    {
-        using var restore = Process.Start(new ProcessStartInfo("dotnet", "tool restore")
-        {
-            WorkingDirectory = RepositoryRoot.Path,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-        }) ?? throw new InvalidOperationException("Could not run dotnet tool restore.");
-        await restore.StandardOutput.ReadToEndAsync();
-        await restore.WaitForExitAsync();
-        if (restore.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet tool restore failed with exit code {restore.ExitCode}.");
-        }
     }
 
     private static int FreeLoopbackPort()
