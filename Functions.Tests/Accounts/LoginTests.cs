@@ -112,7 +112,7 @@ public sealed class LoginTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task Failed_logins_before_an_email_has_an_account_neither_block_its_signup_nor_survive_its_first_login()
     {
-        // The throttle row of an email with no account sits in the partition its account will have (README, "Using the API").
+        // The throttle row of an email with no account sits in the partition its account will have (docs/architecture.md, "Tables").
         var email = AccountsTestExtensions.UniqueEmail("early");
         for (var i = 0; i < LoginThrottle.MaxAttempts - 1; i++)
         {

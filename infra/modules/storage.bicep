@@ -4,7 +4,7 @@ param location string
 param tags object
 param deploymentContainerName string
 
-// The app's tables (README, "Using the API"); the app also ensures them at start-up. Login-throttle, session and passkey
+// The app's tables (docs/architecture.md, "Tables"); the app also ensures them at start-up. Login-throttle, session and passkey
 // rows live in Users, in the account's partition; PasskeyChallenges holds ceremony challenges for 5 minutes and
 // PasskeyIds one claim per passkey credential id across all accounts.
 var tableNames = [
