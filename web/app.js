@@ -3,7 +3,7 @@
 import { ApiError, messageFor } from "./api.js";
 import { pageSize } from "./config.js";
 import { emailVerifiedNow, requestPasswordReset, sendVerificationEmail, takeLinkToken, verifyEmail } from "./mail.js";
-import { accountHasPassword, ceremonyMessage, passkeyProof, passkeysSupported, signInWithPasskey, signUpWithNewPasskey } from "./passkeys.js";
+import { accountHasPassword, passkeyProof, passkeysSupported, signInWithPasskey, signUpWithNewPasskey } from "./passkeys.js";
 import {
   SessionEndedError,
   authorizedRequest,
@@ -18,21 +18,16 @@ import {
   signUp,
 } from "./session.js";
 import { formatted, whileBusy } from "./ui.js";
+import { clearErrors, requireValue, resetForm, showApiError, showErrors, showPasskeyError, wirePasswordToggles } from "./forms.js";
+import { announce, authShown, closeDialogs, renderAccount, showAuth, showItemsView, stillLoading } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 
-const views = { loading: $("loading-view"), auth: $("auth-view"), items: $("items-view") };
 const loginForm = $("login-form");
 const signupForm = $("signup-form");
 const forgotForm = $("forgot-form");
 const newPasswordForm = $("reset-form");
 const authForms = { login: loginForm, signup: signupForm, forgot: forgotForm, reset: newPasswordForm };
-const authTitles = {
-  login: "Log in",
-  signup: "Create an account",
-  forgot: "Reset your password",
-  reset: "Choose a new password",
-};
 const itemForm = $("item-form");
 const editForm = $("edit-form");
 const editDialog = $("edit-dialog");
@@ -49,110 +44,6 @@ let listLoading = false;
 let epoch = 0;
 let editing = null;
 let deleting = null;
-let statusTimer = 0;
-
-// ---- views -----------------------------------------------------------------------------
-
-function showView(name) {
-  for (const [key, element] of Object.entries(views)) element.hidden = key !== name;
-}
-
-/** which: "login", "signup", "forgot" (ask for a reset mail) or "reset" (choose a new password from a mail's link). */
-function showAuth(which, { focus = true } = {}) {
-  showView("auth");
-  for (const [key, form] of Object.entries(authForms)) form.hidden = key !== which;
-  document.title = `${authTitles[which]} · My Items`;
-  if (focus) $(`${which}-heading`).focus();
-}
-
-function showItemsView() {
-  showView("items");
-  document.title = "My Items";
-}
-
-function renderAccount(user) {
-  $("account").hidden = !user;
-  if (!user) return;
-  const name = user.displayName?.trim();
-  $("signed-in-user").querySelector(".user-name").textContent = name || user.email;
-  $("signed-in-user").querySelector(".user-email").textContent = name ? user.email : "";
-}
-
-function announce(message) {
-  const status = $("status");
-  clearTimeout(statusTimer);
-  status.textContent = message;
-  statusTimer = setTimeout(() => {
-    status.textContent = "";
-  }, 8000);
-}
-
-// ---- forms and errors ------------------------------------------------------------------
-
-const kebab = (name) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-function fieldInputs(form, prefix) {
-  return [...form.querySelectorAll("input[name], textarea[name]")].filter((input) =>
-    document.getElementById(`${prefix}-${kebab(input.name)}-error`),
-  );
-}
-
-function clearErrors(form, prefix) {
-  $(`${prefix}-error`).textContent = "";
-  for (const input of fieldInputs(form, prefix)) {
-    input.removeAttribute("aria-invalid");
-    $(`${prefix}-${kebab(input.name)}-error`).textContent = "";
-  }
-}
-
-/**
- * Puts each message next to its field (errors keyed by camelCase field name) and
- * anything else in the form-level alert. Focuses the first field in error.
- */
-function showErrors(form, prefix, fieldErrors, formMessage = "") {
-  let firstInvalid = null;
-  const unmatched = [];
-  const inputs = fieldInputs(form, prefix);
-  for (const input of inputs) {
-    const messages = fieldErrors[input.name];
-    if (!messages?.length) continue;
-    input.setAttribute("aria-invalid", "true");
-    $(`${prefix}-${kebab(input.name)}-error`).textContent = messages.join(" ");
-    firstInvalid ??= input;
-  }
-  const known = new Set(inputs.map((input) => input.name));
-  for (const [field, messages] of Object.entries(fieldErrors)) {
-    if (!known.has(field)) unmatched.push(...messages);
-  }
-  const alertText = [formMessage, ...unmatched].filter(Boolean).join(" ");
-  $(`${prefix}-error`).textContent =
-    alertText || (firstInvalid ? "Please correct the highlighted field." : "");
-  firstInvalid?.focus();
-}
-
-function showApiError(form, prefix, error, fieldForStatus = {}) {
-  if (error instanceof SessionEndedError) return;
-  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
-  const field = error instanceof ApiError ? fieldForStatus[error.status] : undefined;
-  if (field && Object.keys(fieldErrors).length === 0) {
-    showErrors(form, prefix, { [field]: [messageFor(error)] });
-  } else if (Object.keys(fieldErrors).length > 0) {
-    showErrors(form, prefix, fieldErrors);
-  } else {
-    showErrors(form, prefix, {}, messageFor(error));
-  }
-}
-
-/** A passkey ceremony's failure: the browser's refusal (cancelled, timed out, …) or the API's answer. */
-function showPasskeyError(form, prefix, error, fieldForStatus = {}) {
-  const refusal = ceremonyMessage(error);
-  if (refusal) showErrors(form, prefix, {}, refusal);
-  else showApiError(form, prefix, error, fieldForStatus);
-}
-
-function requireValue(errors, field, value, message) {
-  if (!value) errors[field] = [message];
-}
 
 function itemFields(form) {
   const title = form.elements.title.value.trim();
@@ -247,15 +138,7 @@ $("passkey-signup").addEventListener("click", () => {
 $("show-signup").addEventListener("click", () => showAuth("signup"));
 $("show-login").addEventListener("click", () => showAuth("login"));
 
-for (const toggle of document.querySelectorAll(".toggle-password")) {
-  toggle.addEventListener("click", () => {
-    const input = $(toggle.getAttribute("aria-controls"));
-    const show = input.type === "password";
-    input.type = show ? "text" : "password";
-    toggle.setAttribute("aria-pressed", String(show));
-    toggle.firstChild.textContent = show ? "Hide" : "Show";
-  });
-}
+wirePasswordToggles();
 
 $("logout-button").addEventListener("click", async () => {
   const told = await logOut();
@@ -270,7 +153,7 @@ onSessionChange((user, reason) => {
   closeDialogs();
   announce("");
   if (user) {
-    const pageLoad = !views.loading.hidden;
+    const pageLoad = stillLoading();
     for (const [prefix, form] of Object.entries(authForms)) resetForm(form, prefix);
     resetLinkForms();
     showItemsView();
@@ -292,25 +175,13 @@ onSessionChange((user, reason) => {
     announce("Your account has been deleted.");
     return;
   }
-  showAuth("login", { focus: views.loading.hidden });
+  showAuth("login", { focus: !stillLoading() });
   if (reason === "expired") $("login-error").textContent = "Your session has ended. Please log in again.";
   if (reason === "logged-out") {
     $("notice").textContent = "";
     announce("You have logged out.");
   }
 });
-
-function resetForm(form, prefix) {
-  form.reset();
-  clearErrors(form, prefix);
-  for (const input of form.querySelectorAll('input[type="text"][autocomplete$="password"]')) {
-    input.type = "password";
-  }
-  for (const toggle of form.querySelectorAll(".toggle-password")) {
-    toggle.setAttribute("aria-pressed", "false");
-    toggle.firstChild.textContent = "Show";
-  }
-}
 
 // ---- the list --------------------------------------------------------------------------
 
@@ -643,11 +514,6 @@ $("confirm-delete").addEventListener("click", async () => {
   announce(`Deleted “${title}”.`);
 });
 
-function closeDialogs() {
-  if (editDialog.open) editDialog.close();
-  if (confirmDialog.open) confirmDialog.close();
-  if (deleteAccountDialog.open) deleteAccountDialog.close();
-}
 
 // ---- account deletion ------------------------------------------------------------------
 
@@ -905,7 +771,7 @@ async function start() {
     await restoreSession();
   } catch (error) {
     if (currentUser()) return;
-    if (!views.auth.hidden) return; // the session listener already showed the login form
+    if (authShown()) return; // the session listener already showed the login form
     showAuth("login", { focus: false });
     if (!(error instanceof SessionEndedError)) {
       $("login-error").textContent = `Couldn't restore your session. ${messageFor(error)} Reload to try again, or log in.`;
