@@ -19,15 +19,11 @@ import {
 } from "./session.js";
 import { formatted, whileBusy } from "./ui.js";
 import { clearErrors, requireValue, resetForm, showApiError, showErrors, showPasskeyError, wirePasswordToggles } from "./forms.js";
+import { openResetForm, resetAuthForms, takePasswordWasReset } from "./auth-forms.js";
 import { announce, authShown, closeDialogs, renderAccount, showAuth, showItemsView, stillLoading } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 
-const loginForm = $("login-form");
-const signupForm = $("signup-form");
-const forgotForm = $("forgot-form");
-const newPasswordForm = $("reset-form");
-const authForms = { login: loginForm, signup: signupForm, forgot: forgotForm, reset: newPasswordForm };
 const itemForm = $("item-form");
 const editForm = $("edit-form");
 const editDialog = $("edit-dialog");
@@ -55,88 +51,7 @@ function itemFields(form) {
   return { errors, body: { title, description: description || null } };
 }
 
-// ---- auth ------------------------------------------------------------------------------
-
-loginForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  whileBusy(loginForm, "Logging in…", async () => {
-    clearErrors(loginForm, "login");
-    const email = loginForm.elements.email.value.trim();
-    const password = loginForm.elements.password.value;
-    const errors = {};
-    requireValue(errors, "email", email, "Enter your email address.");
-    requireValue(errors, "password", password, "Enter your password.");
-    if (Object.keys(errors).length) return showErrors(loginForm, "login", errors);
-    try {
-      await logIn({ email, password });
-    } catch (error) {
-      showApiError(loginForm, "login", error);
-    }
-  });
-});
-
-signupForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  whileBusy(signupForm, "Creating account…", async () => {
-    clearErrors(signupForm, "signup");
-    const { email, displayName, errors } = signupFields();
-    const password = signupForm.elements.password.value;
-    requireValue(errors, "password", password, "Choose a password.");
-    if (Object.keys(errors).length) return showErrors(signupForm, "signup", errors);
-    try {
-      await signUp({ email, password, displayName: displayName || undefined });
-    } catch (error) {
-      showApiError(signupForm, "signup", error, { 409: "email" });
-    }
-  });
-});
-
-function signupFields() {
-  const email = signupForm.elements.email.value.trim();
-  const displayName = signupForm.elements.displayName.value.trim();
-  const errors = {};
-  requireValue(errors, "email", email, "Enter your email address.");
-  if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) errors.email = ["Enter a valid email address."];
-  if (displayName.length > 64) errors.displayName = ["Use at most 64 characters."];
-  return { email, displayName, errors };
-}
-
-// ---- passkeys on the login and sign-up forms (shown only where the browser can do them) ----
-
-// The API's one answer for every refused assertion; the likeliest reason a person can act on is a removed passkey.
-const passkeyNotAccepted =
-  "This passkey was not accepted. If you removed it from your account, log in with your password or another passkey.";
-
 for (const element of document.querySelectorAll("[data-needs-passkeys]")) element.hidden = !passkeysSupported;
-
-$("passkey-login").addEventListener("click", () => {
-  whileBusy(loginForm, "Waiting for your passkey…", async () => {
-    clearErrors(loginForm, "login");
-    try {
-      await signInWithPasskey();
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return showErrors(loginForm, "login", {}, passkeyNotAccepted);
-      showPasskeyError(loginForm, "login", error);
-    }
-  }, $("passkey-login"));
-});
-
-$("passkey-signup").addEventListener("click", () => {
-  whileBusy(signupForm, "Waiting for your passkey…", async () => {
-    clearErrors(signupForm, "signup");
-    const { email, displayName, errors } = signupFields();
-    if (Object.keys(errors).length) return showErrors(signupForm, "signup", errors);
-    try {
-      await signUpWithNewPasskey({ email, displayName: displayName || undefined });
-    } catch (error) {
-      const emailTaken = error instanceof ApiError && String(error.problem.type).endsWith("/email-taken");
-      showPasskeyError(signupForm, "signup", error, emailTaken ? { 409: "email" } : {});
-    }
-  }, $("passkey-signup"));
-});
-
-$("show-signup").addEventListener("click", () => showAuth("signup"));
-$("show-login").addEventListener("click", () => showAuth("login"));
 
 wirePasswordToggles();
 
@@ -154,16 +69,15 @@ onSessionChange((user, reason) => {
   announce("");
   if (user) {
     const pageLoad = stillLoading();
-    for (const [prefix, form] of Object.entries(authForms)) resetForm(form, prefix);
-    resetLinkForms();
+    const wasReset = takePasswordWasReset();
+    resetAuthForms();
     showItemsView();
     // Move focus and announce only when the user acted (logged in, signed up, reset the password), not on a page load.
     if (!pageLoad) {
       $("items-heading").focus();
       const signedInAs = `Signed in as ${user.displayName?.trim() || user.email}.`;
-      announce(passwordWasReset ? `Your password has been changed. ${signedInAs}` : signedInAs);
+      announce(wasReset ? `Your password has been changed. ${signedInAs}` : signedInAs);
     }
-    passwordWasReset = false;
     showVerifyBanner(user);
     loadPage();
     return;
@@ -581,104 +495,10 @@ deleteAccountForm.addEventListener("submit", (event) => {
   });
 });
 
-// ---- mail: forgotten password, reset link, verification link and banner ---------------
+// ---- mail: the verification link and banner -------------------------------------------
 
-let resetToken = null;
-let passwordWasReset = false;
 // Bumped for every check of the verification state, so only the newest answer shows.
 let bannerCheck = 0;
-
-$("show-forgot").addEventListener("click", () => {
-  resetForm(forgotForm, "forgot");
-  $("forgot-status").textContent = "";
-  forgotForm.elements.email.value = loginForm.elements.email.value.trim();
-  showAuth("forgot");
-});
-$("forgot-show-login").addEventListener("click", () => showAuth("login"));
-$("reset-show-login").addEventListener("click", () => {
-  // Opened from a link while signed in (the tab already showed the page): back to the items, not to a login form.
-  if (currentUser()) {
-    showItemsView();
-    $("items-heading").focus();
-  } else {
-    showAuth("login");
-  }
-});
-$("reset-request-new").addEventListener("click", () => {
-  resetForm(forgotForm, "forgot");
-  $("forgot-status").textContent = "";
-  showAuth("forgot");
-});
-
-forgotForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  whileBusy(forgotForm, "Sending…", async () => {
-    clearErrors(forgotForm, "forgot");
-    $("forgot-status").textContent = "";
-    const email = forgotForm.elements.email.value.trim();
-    const errors = {};
-    requireValue(errors, "email", email, "Enter your email address.");
-    if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) errors.email = ["Enter a valid email address."];
-    if (Object.keys(errors).length) return showErrors(forgotForm, "forgot", errors);
-    try {
-      await requestPasswordReset(email);
-    } catch (error) {
-      // 400 (a malformed email), 429, 503 or offline: nothing was asked for. The 202 below tells nothing about
-      // whether the account exists, and neither does this page.
-      return showApiError(forgotForm, "forgot", error);
-    }
-    $("forgot-status").textContent =
-      `If an account exists for ${email}, a mail with a link to choose a new password is on its way. The link works once, for 30 minutes.`;
-  });
-});
-
-function resetLinkForms() {
-  resetToken = null;
-  $("reset-request-new-row").hidden = true;
-  $("forgot-status").textContent = "";
-}
-
-function openResetForm(token) {
-  resetForm(newPasswordForm, "reset");
-  resetLinkForms();
-  resetToken = token;
-  showAuth("reset", { focus: false });
-  newPasswordForm.elements.newPassword.focus();
-}
-
-function resetLinkSpent() {
-  resetToken = null;
-  showErrors(newPasswordForm, "reset", {},
-    "This reset link is unknown, already used or expired (a link works once, for 30 minutes). Ask for a new mail.");
-  $("reset-request-new-row").hidden = false;
-  $("reset-request-new").focus();
-}
-
-newPasswordForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  whileBusy(newPasswordForm, "Saving…", async () => {
-    clearErrors(newPasswordForm, "reset");
-    if (!resetToken) return resetLinkSpent();
-    const newPassword = newPasswordForm.elements.newPassword.value;
-    const confirmPassword = newPasswordForm.elements.confirmPassword.value;
-    const errors = {};
-    requireValue(errors, "newPassword", newPassword, "Choose a new password.");
-    requireValue(errors, "confirmPassword", confirmPassword, "Type the new password again.");
-    if (newPassword && confirmPassword && newPassword !== confirmPassword) {
-      errors.confirmPassword = ["The two passwords are not the same."];
-    }
-    if (Object.keys(errors).length) return showErrors(newPasswordForm, "reset", errors);
-    passwordWasReset = true;
-    try {
-      // On 200 the session listener shows the items and announces the change.
-      await confirmPasswordReset({ token: resetToken, newPassword });
-    } catch (error) {
-      passwordWasReset = false;
-      if (error instanceof ApiError && error.fieldErrors.token) return resetLinkSpent();
-      showApiError(newPasswordForm, "reset", error);
-    }
-  });
-});
 
 async function followVerifyLink(token) {
   const notice = $("notice");
