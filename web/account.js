@@ -1,8 +1,19 @@
 // The account panel: the signed-in sessions with "sign out" per session and "sign out
-// everywhere", and the password change. Strings from the API are set with textContent only.
+// everywhere", and the password change; and the account's deletion (the header's button and
+// its dialog). Strings from the API are set with textContent only.
 import { ApiError } from "./api.js";
-import { changePassword, listSessions, onSessionChange, signOutEverywhere, signOutSession } from "./session.js";
-import { formatted, setText } from "./ui.js";
+import { clearErrors, requireValue, resetForm, showApiError, showErrors, showPasskeyError } from "./forms.js";
+import { accountHasPassword, passkeyProof, passkeysSupported } from "./passkeys.js";
+import {
+  changePassword,
+  currentUser,
+  deleteAccount,
+  listSessions,
+  onSessionChange,
+  signOutEverywhere,
+  signOutSession,
+} from "./session.js";
+import { formatted, setText, whileBusy } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const sessionList = $("sessions");
@@ -116,3 +127,69 @@ function messageOf(error, fallback) {
   if (error instanceof ApiError && error.status === 0) return error.message;
   return fallback;
 }
+
+// ---- account deletion ------------------------------------------------------------------
+
+const deleteAccountDialog = $("delete-account-dialog");
+const deleteAccountForm = $("delete-account-form");
+
+// An account made with a passkey has no password until a reset sets one: it confirms with a passkey instead.
+let deleteWithPasskey = false;
+
+function setDeletionProof(withPasskey) {
+  deleteWithPasskey = withPasskey;
+  $("delete-account-password-field").hidden = withPasskey;
+  $("delete-account-proof-text").textContent = withPasskey ? ", then confirm with your passkey" : " and your password";
+  $("delete-account-submit").textContent = withPasskey ? "Confirm with passkey and delete" : "Delete account";
+}
+
+$("delete-account-button").addEventListener("click", async () => {
+  resetForm(deleteAccountForm, "delete-account");
+  setDeletionProof(false);
+  deleteAccountDialog.showModal();
+  $("delete-account-confirmation").focus();
+  deleteAccountForm.setAttribute("aria-busy", "true");
+  try {
+    if (!(await accountHasPassword())) setDeletionProof(true);
+    if (deleteWithPasskey && !passkeysSupported) {
+      showErrors(deleteAccountForm, "delete-account", {},
+        "Your account has no password, and this browser cannot use passkeys: delete it from a browser that can.");
+    }
+  } catch (error) {
+    // The password field stays: an account with a password is the common case, and a wrong guess is the API's 400.
+    if (deleteAccountDialog.open) showApiError(deleteAccountForm, "delete-account", error);
+  } finally {
+    deleteAccountForm.setAttribute("aria-busy", "false");
+  }
+});
+
+$("delete-account-cancel").addEventListener("click", () => deleteAccountDialog.close());
+
+// Typed confirmation: the account's own email (any case) or the word "delete", so a stray click deletes nothing.
+function confirmsDeletion(typed) {
+  const value = typed.trim().toLowerCase();
+  return value === "delete" || value === (currentUser()?.email ?? "").toLowerCase();
+}
+
+deleteAccountForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  clearErrors(deleteAccountForm, "delete-account");
+  const confirmation = $("delete-account-confirmation").value;
+  const password = $("delete-account-password").value;
+  const errors = {};
+  if (!confirmsDeletion(confirmation)) errors.confirmation = ["Type your email address, or the word delete."];
+  if (!deleteWithPasskey) requireValue(errors, "password", password, "Enter your password.");
+  if (Object.keys(errors).length > 0) {
+    showErrors(deleteAccountForm, "delete-account", errors);
+    return;
+  }
+  if (deleteAccountForm.getAttribute("aria-busy") === "true") return;
+  whileBusy(deleteAccountForm, "Deleting…", async () => {
+    try {
+      // On success the session listener (app.js) closes this dialog and shows sign-up.
+      await deleteAccount(deleteWithPasskey ? await passkeyProof() : { password });
+    } catch (error) {
+      showPasskeyError(deleteAccountForm, "delete-account", error);
+    }
+  });
+});

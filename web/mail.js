@@ -1,5 +1,6 @@
 // The mail links and mail-related calls: the token of a `#verify=…` or `#reset=…` link, email verification, asking
-// for a password-reset mail or another verification mail. No DOM here; app.js shows the forms and messages.
+// for a password-reset mail or another verification mail. No DOM here; auth-forms.js, verification.js and
+// passkey-panel.js show the forms and messages, and app.js hands a link's token to them.
 import { request } from "./api.js";
 import { authorizedRequest, fetchProfile } from "./session.js";
 

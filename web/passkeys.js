@@ -1,6 +1,6 @@
 // Passkeys (WebAuthn) with the browser's own navigator.credentials: each ceremony asks the API for options, lets the
-// browser and the authenticator do the cryptography, and sends back the credential's JSON form. No DOM here; app.js
-// and passkey-panel.js show the buttons and messages.
+// browser and the authenticator do the cryptography, and sends back the credential's JSON form. No DOM here;
+// auth-forms.js, account.js (account deletion) and passkey-panel.js show the buttons and messages.
 import { request } from "./api.js";
 import { authorizedRequest, fetchProfile, logInWithPasskey, signUpWithPasskey } from "./session.js";
 
