@@ -30,6 +30,9 @@ public sealed class SessionStore(AppTables tables)
 {
     public const string RowKeyPrefix = "session-";
 
+    // What one entity-group transaction holds.
+    private const int MaxBatchSize = 100;
+
     // The first string after every "session-…" row key: '.' follows '-' in ASCII.
     private const string RowKeyEnd = "session.";
 
@@ -134,13 +137,44 @@ public sealed class SessionStore(AppTables tables)
     }
 
     /// <summary>
+    /// Ends every session of the account in one entity-group transaction with <paramref name="alongside"/> (the caller's
+    /// own writes in the account's partition: a new password hash, a spent token, the caller's new session), so no session
+    /// outlives them; the sessions beyond what fits in the batch are ended just before it. Returns how many sessions were
+    /// ended, or null when one of <paramref name="alongside"/> met a concurrent change (conflict, precondition, gone), and
+    /// nothing of the batch was written.
+    /// </summary>
+    public async Task<int?> EndAllAsync(string accountKey, IReadOnlyList<TableTransactionAction> alongside, CancellationToken cancellationToken)
+    {
+        var inTheBatch = MaxBatchSize - alongside.Count;
+        var sessions = await ListAsync(accountKey, cancellationToken);
+        await DeleteAsync(sessions.Skip(inTheBatch), cancellationToken);
+        List<TableTransactionAction> batch = [.. alongside, .. sessions.Take(inTheBatch).Select(DeleteAction)];
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
+
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        try
+        {
+            await table.SubmitTransactionAsync(batch, cancellationToken);
+            return sessions.Count;
+        }
+        catch (RequestFailedException exception)
+            when (TableErrors.IsConflict(exception) || TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Ends the given sessions, 100 to an entity-group transaction; one that another request ended meanwhile fails its
     /// batch, whose rows are then deleted one by one. Idempotent.
     /// </summary>
     public async Task DeleteAsync(IEnumerable<SessionRecord> sessions, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        foreach (var chunk in sessions.Chunk(100))
+        foreach (var chunk in sessions.Chunk(MaxBatchSize))
         {
             try
             {
