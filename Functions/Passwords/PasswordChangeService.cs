@@ -22,7 +22,8 @@ public sealed partial class PasswordChangeService(
     PasswordHasher hasher,
     ILogger<PasswordChangeService> logger)
 {
-    // The batch fails as a whole when a session ended or the account's row changed meanwhile; then everything is read again.
+    // The batch fails as a whole when the account's row changed meanwhile; then everything is read again. (A session ended
+    // meanwhile is SessionStore.EndAllAsync's to handle.)
     private const int MaxWriteAttempts = 3;
 
     public async Task<AccountOutcome> ChangeAsync(Caller caller, PasswordChangeRequest request, string? userAgent, CancellationToken cancellationToken)
