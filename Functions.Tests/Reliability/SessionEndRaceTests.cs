@@ -214,17 +214,17 @@ public sealed class SessionEndRaceTests(AzuriteFixture azurite) : IAsyncLifetime
 
     /// <summary>
     /// The operation and a logout of each session, all at once: the logouts start at random moments of the operation's
-    /// first quarter second, and batches take 25 ms longer, so that a logout often lands between its read and its batch.
+    /// first 600 ms, and batches take 100 ms longer, so that a logout often lands between its read and its batch.
     /// </summary>
     private async Task<(TestResponse Operation, TestResponse[] Logouts)> RaceAsync(Func<Task<TestResponse>> operation, IEnumerable<SignedInUser> sessions)
     {
-        faults.Inject(StorageFault.BeforeSend("POST", StorageFault.Batch, () => Task.Delay(25), times: int.MaxValue));
+        faults.Inject(StorageFault.BeforeSend("POST", StorageFault.Batch, () => Task.Delay(100), times: int.MaxValue));
         try
         {
             var started = Task.Run(operation);
             var logouts = sessions.Select(session => Task.Run(async () =>
             {
-                await Task.Delay(Random.Shared.Next(250));
+                await Task.Delay(Random.Shared.Next(600));
                 return await LogOutAsync(session);
             })).ToList();
             return (await started, await Task.WhenAll(logouts));
