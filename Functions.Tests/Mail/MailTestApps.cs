@@ -11,7 +11,7 @@ public static class MailTestApps
     public const string PageOrigin = "https://page.example";
 
     public static async Task<(TestApp App, Smtp4devServer Mail, FakeTimeProvider Clock)> CreateAsync(
-        string connectionString, IDictionary<string, string?>? settings = null)
+        string connectionString, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
         var mail = await Smtp4devServer.GetAsync();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -21,7 +21,11 @@ public static class MailTestApps
             all[name] = value;
         }
 
-        return (TestApp.Create(connectionString, all, services => services.AddSingleton<TimeProvider>(clock)), mail, clock);
+        return (TestApp.Create(connectionString, all, services =>
+        {
+            services.AddSingleton<TimeProvider>(clock);
+            configureServices?.Invoke(services);
+        }), mail, clock);
     }
 
     /// <summary>Waits until the mails the app started sending in the background are out (or failed).</summary>

@@ -139,25 +139,11 @@ public sealed class UserStore(AppTables tables)
     }
 
     /// <summary>
-    /// Stores a new password hash if the account's row is unchanged since <paramref name="user"/> was read, in one
-    /// entity-group transaction with <paramref name="alongside"/> (ending and starting sessions). False when anything in
-    /// the batch met a concurrent change (the row changed, a session already gone); nothing is written then.
+    /// Stores a new password hash if the account's row is unchanged since <paramref name="user"/> was read: an action for
+    /// an entity-group transaction with the caller's other writes (ending and starting sessions).
     /// </summary>
-    public async Task<bool> TryReplacePasswordHashAsync(UserRecord user, string passwordHash, IEnumerable<TableTransactionAction> alongside,
-        CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        try
-        {
-            var replace = new TableTransactionAction(TableTransactionActionType.UpdateReplace, UserEntity.From(user with { PasswordHash = passwordHash }), user.ETag);
-            await table.SubmitTransactionAsync([replace, .. alongside], cancellationToken);
-            return true;
-        }
-        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 409 or 412)
-        {
-            return false;
-        }
-    }
+    public static TableTransactionAction ReplacePasswordHashAction(UserRecord user, string passwordHash) =>
+        new(TableTransactionActionType.UpdateReplace, UserEntity.From(user with { PasswordHash = passwordHash }), user.ETag);
 
     private sealed class UserEntity : ITableEntity
     {

@@ -27,8 +27,6 @@ public sealed partial class MailService(
     public static readonly TimeSpan VerificationInterval = TimeSpan.FromMinutes(1);
     public const int MaxResetMailsPerHour = 3;
 
-    // The spend, the account row and the new session take three of a batch's 100 actions.
-    private const int SessionEndsInTheBatch = 97;
     public static readonly TimeSpan ResetWindow = TimeSpan.FromHours(1);
 
     public const string ResetAccepted = "If an account has this email address, a mail with a link to reset its password is on its way.";
@@ -82,7 +80,7 @@ public sealed partial class MailService(
 
         if (MailToken.TryParse(request.Token) is not { } token
             || await FindTokenAsync(token, MailPurpose.Verify, cancellationToken) is not ({ } user, { } stored, _)
-            || !await store.TrySpendAsync(stored, newPasswordHash: null, [], cancellationToken))
+            || !await store.TrySpendAsync(stored, cancellationToken))
         {
             return new MailOutcome.BadToken();
         }
@@ -153,12 +151,10 @@ public sealed partial class MailService(
 
         // Whoever else held a session loses it: the token is spent, the password replaced, the sessions ended and the new
         // one started in one entity-group transaction (sessions beyond what fits in the batch are ended just before).
-        var ended = await sessionStore.ListAsync(user.AccountKey, cancellationToken);
-        await sessionStore.DeleteAsync(ended.Skip(SessionEndsInTheBatch), cancellationToken);
         var reset = user with { PasswordHash = passwordHash, EmailVerified = true };
         var opened = sessions.Open(new UserView(reset.Id, reset.Email, reset.DisplayName, reset.CreatedAt, EmailVerified: true), reset.AccountKey, userAgent);
-        var alongside = ended.Take(SessionEndsInTheBatch).Select(SessionStore.DeleteAction).Append(SessionStore.InsertAction(opened.Row));
-        if (!await store.TrySpendAsync(stored, passwordHash, alongside, cancellationToken))
+        var alongside = MailStore.SpendActions(stored, passwordHash).Append(SessionStore.InsertAction(opened.Row)).ToList();
+        if (await sessionStore.EndAllAsync(user.AccountKey, alongside, cancellationToken) is not { } ended)
         {
             return new MailOutcome.BadToken();
         }
@@ -169,7 +165,7 @@ public sealed partial class MailService(
             await throttle.ClearAsync(user.AccountKey, LoginThrottleStore.FromRow(throttleRow), cancellationToken);
         }
 
-        LogPasswordReset(logger, user.Id, ended.Count, TraceContext.CurrentTraceId);
+        LogPasswordReset(logger, user.Id, ended, TraceContext.CurrentTraceId);
         return new MailOutcome.PasswordReset(opened.Answer);
     }
 

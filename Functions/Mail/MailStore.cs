@@ -102,10 +102,17 @@ public sealed class MailStore(AppTables tables)
     }
 
     /// <summary>
-    /// Spends the token and marks the account's email verified (with a new password hash for a reset), in one batch:
-    /// of any number of concurrent attempts with one token, exactly one gets true.
+    /// Spends the token and marks the account's email verified, in one batch: of any number of concurrent attempts with
+    /// one token, exactly one gets true.
     /// </summary>
-    public async Task<bool> TrySpendAsync(StoredToken token, string? newPasswordHash, IEnumerable<TableTransactionAction> alongside, CancellationToken cancellationToken)
+    public async Task<bool> TrySpendAsync(StoredToken token, CancellationToken cancellationToken) =>
+        await TrySubmitAsync(SpendActions(token, newPasswordHash: null), cancellationToken);
+
+    /// <summary>
+    /// The actions that spend the token (a delete on its ETag: of any number of concurrent batches holding them, at most
+    /// one lands) and mark the account's email verified, with a new password hash for a reset.
+    /// </summary>
+    public static IReadOnlyList<TableTransactionAction> SpendActions(StoredToken token, string? newPasswordHash)
     {
         var account = new TableEntity(token.AccountKey, token.AccountKey) { [UserStore.EmailVerifiedProperty] = true };
         if (newPasswordHash is not null)
@@ -113,13 +120,11 @@ public sealed class MailStore(AppTables tables)
             account[UserStore.PasswordHashProperty] = newPasswordHash;
         }
 
-        return await TrySubmitAsync(
-            [
-                new(TableTransactionActionType.Delete, new TableEntity(token.AccountKey, token.RowKey), token.ETag),
-                new(TableTransactionActionType.UpdateMerge, account, ETag.All),
-                .. alongside,
-            ],
-            cancellationToken);
+        return
+        [
+            new(TableTransactionActionType.Delete, new TableEntity(token.AccountKey, token.RowKey), token.ETag),
+            new(TableTransactionActionType.UpdateMerge, account, ETag.All),
+        ];
     }
 
     public async Task<(OutboxEntry? Entry, StoredToken? Token)> ReadOutboxAsync(string accountKey, string outboxRowKey, CancellationToken cancellationToken)

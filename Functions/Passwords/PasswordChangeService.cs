@@ -22,10 +22,8 @@ public sealed partial class PasswordChangeService(
     PasswordHasher hasher,
     ILogger<PasswordChangeService> logger)
 {
-    // One entity-group transaction holds at most 100 operations: the account's row, the new session, and this many ends.
-    private const int SessionEndsInTheBatch = 98;
-
-    // The batch fails as a whole when a session ended or the account's row changed meanwhile; then everything is read again.
+    // The batch fails as a whole when the account's row changed meanwhile; then everything is read again. (A session ended
+    // meanwhile is SessionStore.EndAllAsync's to handle.)
     private const int MaxWriteAttempts = 3;
 
     public async Task<AccountOutcome> ChangeAsync(Caller caller, PasswordChangeRequest request, string? userAgent, CancellationToken cancellationToken)
@@ -64,13 +62,11 @@ public sealed partial class PasswordChangeService(
             }
 
             // Every session ends, the caller's too: the answer's new session replaces it.
-            var ended = await sessionStore.ListAsync(user.AccountKey, cancellationToken);
-            await sessionStore.DeleteAsync(ended.Skip(SessionEndsInTheBatch), cancellationToken);
             var opened = sessions.Open(new UserView(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified), user.AccountKey, userAgent);
-            var batch = ended.Take(SessionEndsInTheBatch).Select(SessionStore.DeleteAction).Append(SessionStore.InsertAction(opened.Row));
-            if (await users.TryReplacePasswordHashAsync(user, hasher.Hash(request.NewPassword!), batch, cancellationToken))
+            var alongside = new[] { UserStore.ReplacePasswordHashAction(user, hasher.Hash(request.NewPassword!)), SessionStore.InsertAction(opened.Row) };
+            if (await sessionStore.EndAllAsync(user.AccountKey, alongside, cancellationToken) is { } ended)
             {
-                LogPasswordChanged(logger, user.Id, ended.Count, TraceContext.CurrentTraceId);
+                LogPasswordChanged(logger, user.Id, ended, TraceContext.CurrentTraceId);
                 return new AccountOutcome.SignedIn(opened.Answer);
             }
 

@@ -151,9 +151,8 @@ public sealed partial class SessionService(
     /// <summary>Signs the caller out everywhere, this session included.</summary>
     public async Task EndAllAsync(Caller caller, CancellationToken cancellationToken)
     {
-        var sessions = await store.ListAsync(caller.AccountKey, cancellationToken);
-        await store.DeleteAsync(sessions, cancellationToken);
-        LogAllSessionsEnded(logger, caller.UserId, sessions.Count, TraceContext.CurrentTraceId);
+        var ended = await store.EndAllAsync(caller.AccountKey, cancellationToken);
+        LogAllSessionsEnded(logger, caller.UserId, ended, TraceContext.CurrentTraceId);
     }
 
     private Session Answer(SessionRecord session, RefreshToken token)

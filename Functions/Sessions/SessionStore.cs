@@ -30,6 +30,12 @@ public sealed class SessionStore(AppTables tables)
 {
     public const string RowKeyPrefix = "session-";
 
+    // What one entity-group transaction holds.
+    private const int MaxBatchSize = 100;
+
+    // Attempts of EndAllAsync: the last one ends the sessions before the caller's batch, so a logout cannot fail it.
+    private const int MaxEndAllAttempts = 3;
+
     // The first string after every "session-…" row key: '.' follows '-' in ASCII.
     private const string RowKeyEnd = "session.";
 
@@ -134,13 +140,62 @@ public sealed class SessionStore(AppTables tables)
     }
 
     /// <summary>
+    /// Ends every session of the account in one entity-group transaction with <paramref name="alongside"/> (the caller's
+    /// own writes in the account's partition: a new password hash, a spent token, the caller's new session), so no session
+    /// outlives them; the sessions beyond what fits in the batch are ended just before it. A session ended by someone else
+    /// between the read and the batch (a logout) fails the batch: the sessions are read again and the batch sent again,
+    /// and the last attempt ends them all before a batch of <paramref name="alongside"/> alone, which no logout can fail.
+    /// Returns how many sessions were ended, or null when one of <paramref name="alongside"/> met a concurrent change
+    /// (conflict, precondition, gone), so that this batch wrote nothing.
+    /// </summary>
+    public async Task<int?> EndAllAsync(string accountKey, IReadOnlyList<TableTransactionAction> alongside, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            var inTheBatch = attempt < MaxEndAllAttempts ? MaxBatchSize - alongside.Count : 0;
+            var sessions = await ListAsync(accountKey, cancellationToken);
+            await DeleteAsync(sessions.Skip(inTheBatch), cancellationToken);
+            List<TableTransactionAction> batch = [.. alongside, .. sessions.Take(inTheBatch).Select(DeleteAction)];
+            if (batch.Count == 0)
+            {
+                return sessions.Count;
+            }
+
+            try
+            {
+                await table.SubmitTransactionAsync(batch, cancellationToken);
+                return sessions.Count;
+            }
+            catch (TableTransactionFailedException exception) when (IsSessionGone(exception, alongside.Count))
+            {
+                // Ended meanwhile: read the sessions again (the caller's writes did not land, so nothing is done twice).
+            }
+            catch (RequestFailedException exception)
+                when (TableErrors.IsConflict(exception) || TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Ends every session of the account ("sign out everywhere"): how many there were.</summary>
+    public async Task<int> EndAllAsync(string accountKey, CancellationToken cancellationToken) =>
+        // With nothing alongside, nothing but a session can fail a batch, and the last attempt has none in its batch.
+        await EndAllAsync(accountKey, [], cancellationToken) ?? 0;
+
+    // The batch's first actions are the caller's; a 404 at one of the deletes after them is a session already ended.
+    private static bool IsSessionGone(TableTransactionFailedException exception, int firstSessionIndex) =>
+        TableErrors.IsNotFound(exception) && (firstSessionIndex == 0 || exception.FailedTransactionActionIndex >= firstSessionIndex);
+
+    /// <summary>
     /// Ends the given sessions, 100 to an entity-group transaction; one that another request ended meanwhile fails its
     /// batch, whose rows are then deleted one by one. Idempotent.
     /// </summary>
-    public async Task DeleteAsync(IEnumerable<SessionRecord> sessions, CancellationToken cancellationToken)
+    private async Task DeleteAsync(IEnumerable<SessionRecord> sessions, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        foreach (var chunk in sessions.Chunk(100))
+        foreach (var chunk in sessions.Chunk(MaxBatchSize))
         {
             try
             {
