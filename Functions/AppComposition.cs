@@ -39,7 +39,8 @@ public static class AppComposition
         services.AddSingleton<BearerAuthenticator>();
 
         // Accounts: settings checked now, so a missing signing key stops start-up.
-        services.AddSingleton(AuthOptions.FromConfiguration(configuration));
+        var auth = AuthOptions.FromConfiguration(configuration);
+        services.AddSingleton(auth);
         services.AddSingleton<AccountKeys>();
         services.AddSingleton<PasswordPolicy>();
         services.AddSingleton<PasswordHasher>();
@@ -49,8 +50,9 @@ public static class AppComposition
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<CredentialCheck>();
 
-        // Abuse limits (docs/api.md): hashes in flight per instance, signups and failed logins per client address.
-        services.AddSingleton(provider => AbuseLimits.FromConfiguration(configuration, provider.GetRequiredService<AuthOptions>()));
+        // Abuse limits (docs/api.md): hashes in flight per instance, signups and failed logins per client address, and where
+        // that address comes from; settings checked now.
+        services.AddSingleton(AbuseLimits.FromConfiguration(configuration, auth));
         services.AddSingleton<HashSlots>();
         services.AddSingleton<ClientLimitStore>();
         services.AddSingleton<ClientLimiter>();

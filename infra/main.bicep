@@ -27,6 +27,13 @@ param principalType string = 'User'
 @description('Extra browser origins allowed to call the API, e.g. a custom domain. Never \'*\'.')
 param corsAllowedOrigins array = []
 
+// Behind an Azure Front Door profile, its id (X-Azure-FDID) makes the per-address limits count the client address Front
+// Door saw instead of its edge address (Functions/Http/ClientAddresses.cs). Kept out of the deployment's history: with it a
+// request that bypasses Front Door could claim any address.
+@secure()
+@description('The Front Door profile\'s id (X-Azure-FDID, a GUID; azd env AZURE_FRONT_DOOR_ID) when the app runs behind one; empty when clients reach the app directly.')
+param frontDoorId string = ''
+
 @secure()
 @description('The signing key already in the vault, read back by azd (secretOrRandomPassword in main.parameters.json); shorter than 32 characters means there is none yet.')
 param existingSigningKey string = ''
@@ -184,6 +191,7 @@ module api 'modules/functionapp.bicep' = {
     mailSenderAddress: communication.outputs.senderAddress
     pageOrigin: 'https://${web.outputs.defaultHostname}'
     passkeyRelyingPartyId: web.outputs.defaultHostname
+    frontDoorId: frontDoorId
   }
   // The app starts as soon as it exists: grant its identity storage and Key Vault access first,
   // so the host and the Key Vault reference do not begin by failing.

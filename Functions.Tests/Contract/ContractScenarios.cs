@@ -79,34 +79,34 @@ public sealed class ContractScenarios
     // docs/api.md's abuse limits: the client address's signups and failed logins, and the instance's hashes in flight.
     private async Task LimitsAsync(TestApp app)
     {
-        var attacker = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.66" };
-        var bystander = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.67" };
+        var attacker = TestApp.Client("203.0.113.66");
+        var bystander = TestApp.Client("203.0.113.67");
         string Signup() => Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited"), password = AccountsTestExtensions.GoodPassword });
         var guess = Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited"), password = "a guess that will not work" });
-        await SendAsync(app, "signup from an address", "POST", "/api/auth/signup", Signup(), Json, headers: attacker);
-        await SendAsync(app, "signup over the address's limit", "POST", "/api/auth/signup", Signup(), Json, headers: attacker);
-        await SendAsync(app, "failed login from an address", "POST", "/api/auth/login", guess, Json, headers: attacker);
-        await SendAsync(app, "login over the address's failed-login limit", "POST", "/api/auth/login", guess, Json, headers: attacker);
+        await SendAsync(app, "signup from an address", "POST", "/api/auth/signup", Signup(), Json, from: attacker);
+        await SendAsync(app, "signup over the address's limit", "POST", "/api/auth/signup", Signup(), Json, from: attacker);
+        await SendAsync(app, "failed login from an address", "POST", "/api/auth/login", guess, Json, from: attacker);
+        await SendAsync(app, "login over the address's failed-login limit", "POST", "/api/auth/login", guess, Json, from: attacker);
         // The attacker's one signup and one failed login are spent: a passkey signup and sign-in are refused too, and the
         // third anonymous passkey ceremony is over its limit of 2.
         using (var authenticator = new SoftwareAuthenticator())
         {
             var options = await SendAsync(app, "passkey signup options from an address", "POST", "/api/auth/signup/passkey/options",
-                Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), Json, headers: attacker);
+                Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), Json, from: attacker);
             await SendAsync(app, "passkey signup over the address's signup limit", "POST", "/api/auth/signup/passkey",
-                Serialize(new { credential = authenticator.Create(options.Json, PasskeyFlows.Origin) }), Json, headers: attacker);
-            var signIn = await SendAsync(app, "passkey sign-in options from an address", "POST", "/api/auth/passkey/options", headers: attacker);
+                Serialize(new { credential = authenticator.Create(options.Json, PasskeyFlows.Origin) }), Json, from: attacker);
+            var signIn = await SendAsync(app, "passkey sign-in options from an address", "POST", "/api/auth/passkey/options", from: attacker);
             await SendAsync(app, "passkey sign-in over the address's failed-login limit", "POST", "/api/auth/passkey",
-                Serialize(new { credential = authenticator.Get(signIn.Json, PasskeyFlows.Origin) }), Json, headers: attacker);
-            await SendAsync(app, "passkey sign-in options over the address's limit", "POST", "/api/auth/passkey/options", headers: attacker);
+                Serialize(new { credential = authenticator.Get(signIn.Json, PasskeyFlows.Origin) }), Json, from: attacker);
+            await SendAsync(app, "passkey sign-in options over the address's limit", "POST", "/api/auth/passkey/options", from: attacker);
             await SendAsync(app, "passkey signup options over the address's limit", "POST", "/api/auth/signup/passkey/options",
-                Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), Json, headers: attacker);
+                Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), Json, from: attacker);
         }
 
         using (app.Services.GetRequiredService<Functions.Limits.HashSlots>().TryTake())
         {
-            await SendAsync(app, "signup while every hash slot is taken", "POST", "/api/auth/signup", Signup(), Json, headers: bystander);
-            await SendAsync(app, "login while every hash slot is taken", "POST", "/api/auth/login", guess, Json, headers: bystander);
+            await SendAsync(app, "signup while every hash slot is taken", "POST", "/api/auth/signup", Signup(), Json, from: bystander);
+            await SendAsync(app, "login while every hash slot is taken", "POST", "/api/auth/login", guess, Json, from: bystander);
         }
     }
 
@@ -214,7 +214,7 @@ public sealed class ContractScenarios
         for (var i = 0; i <= new Functions.Mail.MailOptions { PageOrigin = new("https://x.example"), SenderAddress = "a@b.example" }.ResetRequestsPerClientPerHour; i++)
         {
             await SendAsync(app, "ask for password resets from one client until refused", "POST", "/api/auth/password-reset",
-                Serialize(new { email = AccountsTestExtensions.UniqueEmail("flood") }), Json, headers: new() { ["X-Forwarded-For"] = "192.0.2.1" });
+                Serialize(new { email = AccountsTestExtensions.UniqueEmail("flood") }), Json, from: TestApp.Client("192.0.2.1"));
         }
 
         var resetToken = (await mail.WaitForMailAsync(user.Email, "Reset your")).Token("reset");
@@ -424,9 +424,9 @@ public sealed class ContractScenarios
     }
 
     private async Task<TestResponse> SendAsync(TestApp app, string scenario, string method, string pathAndQuery, string? body = null,
-        string? contentType = null, string? bearer = null, Dictionary<string, string>? headers = null)
+        string? contentType = null, string? bearer = null, Dictionary<string, string>? headers = null, System.Net.IPAddress? from = null)
     {
-        var response = await app.SendAsync(method, pathAndQuery, body, contentType, bearer, headers);
+        var response = await app.SendAsync(method, pathAndQuery, body, contentType, bearer, headers, from: from);
         var path = pathAndQuery.Split('?')[0];
         var route = FunctionRoute.All.Single(route => route.Methods.Contains(method) && route.TryMatch(path, new RouteValueDictionary()));
         exchanges.Add(new Exchange(scenario, method, "/" + route.Route, response));

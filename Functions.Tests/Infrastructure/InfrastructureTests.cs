@@ -1,5 +1,9 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Serverless.Functions.Accounts;
+using Serverless.Functions.Limits;
+using Serverless.Functions.Tests.Support;
 
 namespace Serverless.Functions.Tests.Infrastructure;
 
@@ -345,6 +349,40 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
         Assert.DoesNotContain("https://", rpId, StringComparison.Ordinal);
         // The page's origin for mails and CORS is the same host, so the page that calls the API can use its passkeys.
         Assert.Contains(".outputs.defaultHostname.value", site.ModuleArgument("pageOrigin"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "connection")]
+    [InlineData("55ce4ed1-4b06-4bf1-b40e-4638452104da", "front-door")]
+    public void The_front_door_id_parameter_sets_where_the_client_address_comes_from_and_the_app_starts_with_it(string frontDoorId, string mode)
+    {
+        var settings = AppSettings();
+        var site = bicep.SingleResource(Sites);
+        var main = bicep.Template["parameters"]?["frontDoorId"];
+        var module = site.Template["parameters"]?["frontDoorId"];
+        var given = new Dictionary<string, string> { ["frontDoorId"] = frontDoorId };
+
+        // azd's AZURE_FRONT_DOOR_ID (unset = empty) reaches the module unchanged, as a secure value both times.
+        Assert.Equal("${AZURE_FRONT_DOOR_ID}", (string?)bicep.ReadJsonFile("infra/main.parameters.json")["parameters"]?["frontDoorId"]?["value"]);
+        Assert.Equal("", (string?)main?["defaultValue"]);
+        Assert.Equal("securestring", (string?)main?["type"]);
+        Assert.Equal("securestring", (string?)module?["type"]);
+        Assert.Equal("[parameters('frontDoorId')]", site.ModuleArgument("frontDoorId"));
+
+        // No id: connection mode and an empty id; an id: front-door mode with that id. The app accepts both and runs in that mode.
+        var clientAddress = ArmExpression.Evaluate((string?)settings["Limits__ClientAddress"], given);
+        var id = ArmExpression.Evaluate((string?)settings["Limits__FrontDoorId"], given);
+        Assert.Equal(mode, clientAddress);
+        Assert.Equal(frontDoorId, id);
+        var limits = AbuseLimits.FromConfiguration(
+            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Limits:ClientAddress"] = (string)clientAddress,
+                ["Limits:FrontDoorId"] = (string)id,
+            }).Build(),
+            AuthOptions.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(TestApp.DefaultSettings("UseDevelopmentStorage=true")).Build()));
+        Assert.Equal(frontDoorId.Length == 0 ? ClientAddressSource.Connection : ClientAddressSource.FrontDoor, limits.ClientAddress);
+        Assert.Equal(frontDoorId.Length > 0, limits.FrontDoorId?.Matches(frontDoorId) == true);
     }
 
     [Fact]

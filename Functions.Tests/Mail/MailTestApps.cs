@@ -31,8 +31,8 @@ public static class MailTestApps
     /// <summary>Waits until the mails the app started sending in the background are out (or failed).</summary>
     public static Task MailsSentAsync(this TestApp app) => app.Services.GetRequiredService<MailDelivery>().WhenIdleAsync();
 
-    public static Task<TestResponse> RequestResetAsync(this TestApp app, string email, IDictionary<string, string>? headers = null) =>
-        app.SendAsync("POST", "/api/auth/password-reset", System.Text.Json.JsonSerializer.Serialize(new { email }), "application/json", headers: headers);
+    public static Task<TestResponse> RequestResetAsync(this TestApp app, string email, IDictionary<string, string>? headers = null, System.Net.IPAddress? from = null) =>
+        app.SendAsync("POST", "/api/auth/password-reset", System.Text.Json.JsonSerializer.Serialize(new { email }), "application/json", headers: headers, from: from);
 
     public static Task<TestResponse> ConfirmResetAsync(this TestApp app, string token, string newPassword) =>
         app.PostJsonAsync("/api/auth/password-reset/confirm", new { token, newPassword });

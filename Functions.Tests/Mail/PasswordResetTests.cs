@@ -143,16 +143,16 @@ public sealed class PasswordResetTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         await using var limited = TestApp.Create(azurite.ConnectionString,
             new Dictionary<string, string?> { ["Mail:ResetRequestsPerClientPerHour"] = "5" });
-        var attacker = new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.7" };
+        var attacker = TestApp.Client("203.0.113.7");
 
         var answers = new List<int>();
         for (var i = 0; i < 8; i++)
         {
-            answers.Add((await limited.RequestResetAsync(AccountsTestExtensions.UniqueEmail($"victim{i}"), attacker)).Status);
+            answers.Add((await limited.RequestResetAsync(AccountsTestExtensions.UniqueEmail($"victim{i}"), from: attacker)).Status);
         }
 
-        var refused = await limited.RequestResetAsync(AccountsTestExtensions.UniqueEmail("victim"), attacker);
-        var other = await limited.RequestResetAsync(AccountsTestExtensions.UniqueEmail("other"), new Dictionary<string, string> { ["X-Forwarded-For"] = "198.51.100.2" });
+        var refused = await limited.RequestResetAsync(AccountsTestExtensions.UniqueEmail("victim"), from: attacker);
+        var other = await limited.RequestResetAsync(AccountsTestExtensions.UniqueEmail("other"), from: TestApp.Client("198.51.100.2"));
 
         Assert.Equal([202, 202, 202, 202, 202, 429, 429, 429], answers);
         Assert.Equal(429, refused.Status);

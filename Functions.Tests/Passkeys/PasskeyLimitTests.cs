@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Azure.Data.Tables;
-using Serverless.Functions.Http;
 using Serverless.Functions.Storage;
 using Serverless.Functions.Tests.Support;
 
@@ -14,7 +13,7 @@ public sealed class PasskeyLimitTests(AzuriteFixture azurite)
 {
     private const string Attacker = "203.0.113.80";
 
-    private static Dictionary<string, string> From(string address) => new() { [ClientAddresses.ForwardedFor] = $"198.51.100.7, {address}:50123" };
+    private static System.Net.IPAddress From(string address) => TestApp.Client(address);
 
     [Fact]
     public async Task Twenty_parallel_sign_in_options_from_one_address_store_at_most_the_limits_challenges()
@@ -22,8 +21,8 @@ public sealed class PasskeyLimitTests(AzuriteFixture azurite)
         await using var app = TestApp.Create(azurite.ConnectionString, new Dictionary<string, string?> { ["Limits:PasskeyCeremoniesPerClientPerHour"] = "3" });
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() =>
-            app.SendAsync("POST", "/api/auth/passkey/options", headers: From(Attacker)))));
-        var elsewhere = await app.SendAsync("POST", "/api/auth/passkey/options", headers: From("203.0.113.81"));
+            app.SendAsync("POST", "/api/auth/passkey/options", from: From(Attacker)))));
+        var elsewhere = await app.SendAsync("POST", "/api/auth/passkey/options", from: From("203.0.113.81"));
 
         Assert.All(answers, answer => Assert.True(answer.Status is 200 or 429, answer.ToString()));
         Assert.InRange(answers.Count(answer => answer.Status == 200), 1, 3);
@@ -50,14 +49,14 @@ public sealed class PasskeyLimitTests(AzuriteFixture azurite)
             foreach (var _ in authenticators)
             {
                 var response = await app.SendAsync("POST", "/api/auth/signup/passkey/options",
-                    JsonSerializer.Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), "application/json", headers: From(Attacker));
+                    JsonSerializer.Serialize(new { email = AccountsTestExtensions.UniqueEmail("limited") }), "application/json", from: From(Attacker));
                 Assert.Equal(200, response.Status);
                 options.Add(response.Json);
             }
 
-            var eleventh = await app.SendAsync("POST", "/api/auth/passkey/options", headers: From(Attacker));
+            var eleventh = await app.SendAsync("POST", "/api/auth/passkey/options", from: From(Attacker));
             var signups = await Task.WhenAll(authenticators.Select((authenticator, i) => Task.Run(() => app.SendAsync("POST", "/api/auth/signup/passkey",
-                JsonSerializer.Serialize(new { credential = authenticator.Create(options[i], PasskeyFlows.Origin) }), "application/json", headers: From(Attacker)))));
+                JsonSerializer.Serialize(new { credential = authenticator.Create(options[i], PasskeyFlows.Origin) }), "application/json", from: From(Attacker)))));
 
             Assert.Equal(429, eleventh.Status);
             Assert.All(signups, answer => Assert.True(answer.Status is 201 or 429, answer.ToString()));
@@ -78,9 +77,9 @@ public sealed class PasskeyLimitTests(AzuriteFixture azurite)
         var answers = new List<int>();
         for (var i = 0; i < 5; i++)
         {
-            var options = (await app.SendAsync("POST", "/api/auth/passkey/options", headers: From("203.0.113.90"))).Json;
+            var options = (await app.SendAsync("POST", "/api/auth/passkey/options", from: From("203.0.113.90"))).Json;
             answers.Add((await app.SendAsync("POST", "/api/auth/passkey",
-                JsonSerializer.Serialize(new { credential = stranger.Get(options, PasskeyFlows.Origin) }), "application/json", headers: From(Attacker))).Status);
+                JsonSerializer.Serialize(new { credential = stranger.Get(options, PasskeyFlows.Origin) }), "application/json", from: From(Attacker))).Status);
         }
 
         Assert.Equal([401, 401, 401, 429, 429], answers);

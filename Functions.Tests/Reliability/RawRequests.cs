@@ -23,6 +23,8 @@ public static class RawRequests
         context.Request.Scheme = "http";
         context.Request.Host = new HostString("localhost", 7071);
         context.Request.Path = path;
+        // As the worker's middleware leaves it: the client's address on the connection (TestApp.SendBytesAsync).
+        context.Connection.RemoteIpAddress = TestApp.NextClientAddress();
         context.Request.Body = new MemoryStream(body);
         context.Request.Headers.TransferEncoding = "chunked";
         if (contentType is not null)

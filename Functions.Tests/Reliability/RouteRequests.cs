@@ -88,7 +88,7 @@ public sealed record RouteRequest(string Function, string Method, string Path, i
 
     public Task<TestResponse> SendAsync(TestApp app, string? bearer, CancellationToken cancellationToken = default) =>
         app.SendAsync(Method, Path, Body, Body is null ? null : "application/json", NeedsToken ? Swap(bearer) : null,
-            Headers?.ToDictionary(), cancellationToken);
+            Headers?.ToDictionary(), cancellationToken: cancellationToken);
 
     private string? Swap(string? bearer) => BearerSwap is { } swap && bearer == swap.Owner ? swap.Acting : bearer;
 

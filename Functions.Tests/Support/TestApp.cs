@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -95,14 +96,19 @@ public sealed class TestApp : IAsyncDisposable
         SendAsync(HttpMethods.Post, path, JsonSerializer.Serialize(body, JsonSerializerOptions.Web), "application/json", bearer);
 
     public async Task<TestResponse> SendAsync(string method, string pathAndQuery, string? body = null, string? contentType = null,
-        string? bearer = null, IDictionary<string, string>? headers = null, CancellationToken cancellationToken = default)
+        string? bearer = null, IDictionary<string, string>? headers = null, IPAddress? from = null, CancellationToken cancellationToken = default)
     {
         var bytes = body is null ? null : Encoding.UTF8.GetBytes(body);
-        return await SendBytesAsync(method, pathAndQuery, bytes, contentType, bearer, headers, cancellationToken);
+        return await SendBytesAsync(method, pathAndQuery, bytes, contentType, bearer, headers, from, cancellationToken);
     }
 
+    /// <summary>
+    /// Sends a request as the worker's ASP.NET Core integration hands it to a function: the client's address in
+    /// <c>Connection.RemoteIpAddress</c> (<paramref name="from"/>), and no <c>X-Forwarded-For</c>, which the host's forwarder
+    /// wrote and the worker's forwarded-headers middleware consumed (docs/reliability.md, "Which address is the client's").
+    /// </summary>
     public async Task<TestResponse> SendBytesAsync(string method, string pathAndQuery, byte[]? body, string? contentType = null,
-        string? bearer = null, IDictionary<string, string>? headers = null, CancellationToken cancellationToken = default)
+        string? bearer = null, IDictionary<string, string>? headers = null, IPAddress? from = null, CancellationToken cancellationToken = default)
     {
         var context = new DefaultHttpContext();
         var queryStart = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
@@ -112,9 +118,9 @@ public sealed class TestApp : IAsyncDisposable
         context.Request.Path = queryStart < 0 ? pathAndQuery : pathAndQuery[..queryStart];
         context.Request.QueryString = queryStart < 0 ? QueryString.Empty : new QueryString(pathAndQuery[queryStart..]);
         context.RequestAborted = cancellationToken;
-        // Each request comes from an address of its own unless it says otherwise (X-Forwarded-For), as from many users:
-        // the per-address limits are tested on purpose (Reliability/AbuseLimitTests.cs), not hit by accident.
-        context.Connection.RemoteIpAddress = NextClientAddress();
+        // Each request comes from an address of its own unless it says otherwise (from), as from many users: the
+        // per-address limits are tested on purpose (Reliability/AbuseLimitTests.cs), not hit by accident.
+        context.Connection.RemoteIpAddress = from ?? NextClientAddress();
         if (body is not null)
         {
             context.Request.Body = new MemoryStream(body);
@@ -145,11 +151,15 @@ public sealed class TestApp : IAsyncDisposable
 
     private static int clientAddresses;
 
-    private static System.Net.IPAddress NextClientAddress()
+    /// <summary>An address no other request of the test run has come from (10.x.y.z).</summary>
+    public static IPAddress NextClientAddress()
     {
         var n = Interlocked.Increment(ref clientAddresses);
-        return new System.Net.IPAddress([10, (byte)(n >> 16), (byte)(n >> 8), (byte)n]);
+        return new IPAddress([10, (byte)(n >> 16), (byte)(n >> 8), (byte)n]);
     }
+
+    /// <summary>The client address a test names, e.g. <c>TestApp.Client("203.0.113.66")</c>.</summary>
+    public static IPAddress Client(string address) => IPAddress.Parse(address);
 
     /// <summary>
     /// Runs a request that arrived some other way (the browser test's Kestrel adapter) through the same dispatcher,

@@ -6,38 +6,40 @@ using Serverless.Functions.Limits;
 namespace Serverless.Functions.Http;
 
 /// <summary>
-/// The client's address as far as it can be trusted. Each proxy appends the address it was connected from to
-/// <c>X-Forwarded-For</c>, so only the right-most <see cref="AbuseLimits.TrustedProxies"/> entries were written by
-/// proxies we run behind (in Azure Functions, the platform's front end appends the last one); everything left of them
-/// is whatever the client sent. IPv6 addresses count by their /64 prefix, which one subscriber typically holds whole.
+/// The client address the per-address limits count, taken only from what a client cannot choose (docs/reliability.md,
+/// "Which address is the client's"). Under the Functions host the function never sees a client's <c>X-Forwarded-For</c>:
+/// the host's forwarder replaces it with the peer it saw, and the worker's forwarded-headers middleware moves that one
+/// entry into <c>Connection.RemoteIpAddress</c> and removes the header. So by default (<see cref="ClientAddressSource.Connection"/>)
+/// that address is the client's and every header is ignored. Behind our Front Door profile the connection is one of Front
+/// Door's edge addresses, shared by strangers, and the client's is <c>X-Azure-SocketIP</c>, the TCP peer Front Door saw
+/// (<c>X-Azure-ClientIP</c> follows what the client sends, so a client could pick its own bucket with it). That header is
+/// believed only on a request carrying our profile's <c>X-Azure-FDID</c>: anything else counts under its connection.
+/// IPv6 addresses count by their /64 prefix, which one subscriber typically holds whole.
 /// </summary>
 public sealed class ClientAddresses(AbuseLimits limits)
 {
-    public const string ForwardedFor = "X-Forwarded-For";
+    public const string FrontDoorIdHeader = "X-Azure-FDID";
+    public const string FrontDoorClientHeader = "X-Azure-SocketIP";
 
     public string Of(HttpRequest request)
     {
-        if (limits.TrustedProxies > 0)
+        if (limits.ClientAddress == ClientAddressSource.FrontDoor && limits.FrontDoorId is { } frontDoor
+            && request.Headers[FrontDoorIdHeader] is [var id] && frontDoor.Matches(id)
+            && request.Headers[FrontDoorClientHeader] is [var sent] && PlainAddress(sent) is { } client)
         {
-            var entries = request.Headers[ForwardedFor].SelectMany(value => (value ?? "").Split(','))
-                .Select(entry => entry.Trim()).Where(entry => entry.Length > 0).ToList();
-            if (entries.Count > 0)
-            {
-                return Normalize(entries[Math.Max(0, entries.Count - limits.TrustedProxies)]);
-            }
+            return Normalize(client);
         }
 
         return request.HttpContext.Connection.RemoteIpAddress is { } address ? Normalize(address) : "unknown";
     }
 
-    private static string Normalize(string entry)
-    {
-        // "203.0.113.7:51234" and "[2001:db8::1]:443" carry a port; a bare IPv6 address has colons of its own.
-        var host = entry.StartsWith('[') && entry.IndexOf(']', StringComparison.Ordinal) is > 0 and var close ? entry[1..close]
-            : entry.Count(c => c == ':') == 1 ? entry[..entry.IndexOf(':', StringComparison.Ordinal)]
-            : entry;
-        return IPAddress.TryParse(host, out var address) ? Normalize(address) : "unparsed";
-    }
+    // One address as Front Door writes it, nothing else: no list, no port, no brackets, no zone, no shorthand such as "1"
+    // (which IPAddress.TryParse reads as 0.0.0.1).
+    private static IPAddress? PlainAddress(string? text) =>
+        IPAddress.TryParse(text, out var address)
+        && (address.AddressFamily == AddressFamily.InterNetwork ? address.ToString() == text : text!.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.'))
+            ? address
+            : null;
 
     private static string Normalize(IPAddress address)
     {

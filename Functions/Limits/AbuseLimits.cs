@@ -30,10 +30,14 @@ public sealed record AbuseLimits
     public int PasskeyCeremoniesPerClientPerHour { get; init; } = 100;
 
     /// <summary>
-    /// Proxies whose <c>X-Forwarded-For</c> entries are trusted, counted from the right: 1 = the entry the platform's front
-    /// end appends (Azure Functions), 2 = with Front Door before it; 0 = ignore the header and use the connection's address.
+    /// Where the client address the per-address limits count comes from (<see cref="Http.ClientAddresses"/>): the
+    /// connection's address as the Functions host and the worker deliver it (the default), or behind our own Front Door profile
+    /// the address Front Door saw.
     /// </summary>
-    public int TrustedProxies { get; init; } = 1;
+    public ClientAddressSource ClientAddress { get; init; } = ClientAddressSource.Connection;
+
+    /// <summary>The Front Door profile's id; set exactly when <see cref="ClientAddress"/> is <see cref="ClientAddressSource.FrontDoor"/>.</summary>
+    public FrontDoorId? FrontDoorId { get; init; }
 
     public static AbuseLimits FromConfiguration(IConfiguration configuration, AuthOptions auth)
     {
@@ -44,7 +48,8 @@ public sealed record AbuseLimits
             SignupsPerClientPerHour = Integer(section, "SignupsPerClientPerHour", 20, 1, 1_000_000),
             FailedLoginsPerClientPerHour = Integer(section, "FailedLoginsPerClientPerHour", 50, 1, 1_000_000),
             PasskeyCeremoniesPerClientPerHour = Integer(section, "PasskeyCeremoniesPerClientPerHour", 100, 1, 1_000_000),
-            TrustedProxies = Integer(section, "TrustedProxies", 1, 0, 10),
+            ClientAddress = Source(section),
+            FrontDoorId = FrontDoor(section),
         };
     }
 
@@ -57,6 +62,35 @@ public sealed record AbuseLimits
 
     public static int HashCapacity(long availableMemoryBytes, Argon2Settings argon2) =>
         (int)Math.Clamp(availableMemoryBytes * HashMemoryShare / (argon2.MemoryKiB * 1024L), 1, 10_000);
+
+    private static ClientAddressSource Source(IConfigurationSection section) => section[nameof(ClientAddress)] switch
+    {
+        null or "connection" => ClientAddressSource.Connection,
+        "front-door" => ClientAddressSource.FrontDoor,
+        _ => throw new InvalidOperationException($"Setting '{Section}__{nameof(ClientAddress)}' must be 'connection' (the default) or 'front-door'."),
+    };
+
+    // Required with front-door, refused without it: an id set while the mode is connection would be silently ignored.
+    // Empty counts as unset, as Bicep writes it when there is no Front Door.
+    private static FrontDoorId? FrontDoor(IConfigurationSection section)
+    {
+        var text = section[nameof(FrontDoorId)];
+        var frontDoor = Source(section) == ClientAddressSource.FrontDoor;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return frontDoor
+                ? throw new InvalidOperationException($"Setting '{Section}__{nameof(FrontDoorId)}' is required when '{Section}__{nameof(ClientAddress)}' is 'front-door': the profile's id (X-Azure-FDID), a GUID.")
+                : null;
+        }
+
+        if (!frontDoor)
+        {
+            throw new InvalidOperationException($"Setting '{Section}__{nameof(FrontDoorId)}' is set but '{Section}__{nameof(ClientAddress)}' is not 'front-door': set both or neither.");
+        }
+
+        return Limits.FrontDoorId.TryParse(text)
+            ?? throw new InvalidOperationException($"Setting '{Section}__{nameof(FrontDoorId)}' must be the Front Door profile's id (X-Azure-FDID), a GUID such as 55ce4ed1-4b06-4bf1-b40e-4638452104da.");
+    }
 
     private static int Integer(IConfigurationSection section, string name, int fallback, int min, int max)
     {
@@ -73,4 +107,14 @@ public sealed record AbuseLimits
 
         return value;
     }
+}
+
+/// <summary>The values of <c>Limits:ClientAddress</c>.</summary>
+public enum ClientAddressSource
+{
+    /// <summary><c>connection</c>: <c>HttpContext.Connection.RemoteIpAddress</c>; every header is ignored.</summary>
+    Connection,
+
+    /// <summary><c>front-door</c>: <c>X-Azure-SocketIP</c> on requests that carry our profile's <c>X-Azure-FDID</c>, else as <see cref="Connection"/>.</summary>
+    FrontDoor,
 }

@@ -26,6 +26,10 @@ param pageOrigin string
 @description('The passkeys\' relying-party id: the page\'s host name (the Static Web App\'s default host name). Passkeys are bound to it.')
 param passkeyRelyingPartyId string
 
+@secure()
+@description('The Front Door profile\'s id (X-Azure-FDID) when the app runs behind one, or empty: then the client address is the connection\'s.')
+param frontDoorId string = ''
+
 @description('Origins allowed to call the API from a browser. Never \'*\'.')
 param allowedOrigins array
 
@@ -133,6 +137,10 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Passkeys__RelyingPartyId: passkeyRelyingPartyId
       Passkeys__RelyingPartyName: 'Serverless'
       Passkeys__Origins: 'https://${passkeyRelyingPartyId}'
+      // Where the per-address limits take the client's address from (Functions/Http/ClientAddresses.cs): the connection
+      // as the platform delivers it, or behind our Front Door profile the address Front Door saw. Empty id = no Front Door.
+      Limits__ClientAddress: empty(frontDoorId) ? 'connection' : 'front-door'
+      Limits__FrontDoorId: frontDoorId
     }
   }
 
