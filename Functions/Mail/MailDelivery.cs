@@ -110,7 +110,8 @@ public sealed partial class MailDelivery(
         }
         catch (Exception exception) when (exception is Azure.RequestFailedException or TimeoutException or OperationCanceledException)
         {
-            // The mail went out; the drainer finds its token gone or spent, or sends once more: at least once, never lost.
+            // The mail went out; the drainer (or, for a row without a marker, the hourly recovery and then the drainer) finds
+            // its token gone or spent, or sends once more: at least once, never lost.
             if (logger.IsEnabled(LogLevel.Warning))
             {
                 LogCleanupFailed(logger, accountHint, exception.GetType().Name);
@@ -148,7 +149,8 @@ public sealed partial class MailDelivery(
         var (entry, token) = await store.ReadOutboxAsync(marker.AccountKey, marker.OutboxRowKey, cancellationToken);
         if (entry is null)
         {
-            // Sent already, or the request stopped before its batch (or the batch was an unknown email's limit only).
+            // Sent already, or the request stopped before its batch (or the batch was an unknown email's limit only). A batch
+            // slower than the grace that lands after this is a row without a marker: the hourly recovery marks it again.
             await outbox.DeleteAsync(marker, cancellationToken);
             return false;
         }
