@@ -68,8 +68,10 @@ public sealed partial class AccountService(
 
         // The account's row, its first session and the verification mail's token, outbox and limit rows in one
         // entity-group transaction: no account without its session or its mail. The mail rows replace any left from an
-        // earlier account of the email; only the account row decides whether the email is taken.
-        var verification = await mail.PrepareAsync(MailPurpose.Verify, user.AccountKey, user.Email, cancellationToken);
+        // earlier account of the email; only the account row decides whether the email is taken. The mail gets no Outbox
+        // marker here (signup stays at three transactions): the send after the answer writes one if it fails, and the
+        // hourly recovery one for a row whose process died first (MailDelivery.RecoverAsync).
+        var verification = mail.PrepareUnmarked(MailPurpose.Verify, user.AccountKey, user.Email);
         var session = sessions.Open(ViewOf(user), user.AccountKey, userAgent);
         if (!await users.TryAddAsync(
                 user,

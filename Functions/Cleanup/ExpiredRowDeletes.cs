@@ -22,6 +22,13 @@ public static class ExpiredRowDeletes
     /// </summary>
     public static async Task<RowSweep> FindAndDeleteAsync(TableClient table, string filter, int maxRows, CancellationToken cancellationToken)
     {
+        var (rows, more) = await FindAsync(table, filter, maxRows, cancellationToken);
+        return new RowSweep(rows, await DeleteUnchangedAsync(table, rows, cancellationToken), more);
+    }
+
+    /// <summary>The first half of <see cref="FindAndDeleteAsync"/>: the rows found (keys and ETags) and whether more matched.</summary>
+    public static async Task<(IReadOnlyList<TableEntity> Rows, bool More)> FindAsync(TableClient table, string filter, int maxRows, CancellationToken cancellationToken)
+    {
         var rows = new List<TableEntity>();
         var more = false;
         await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
@@ -35,7 +42,7 @@ public static class ExpiredRowDeletes
             rows.Add(row);
         }
 
-        return new RowSweep(rows, await DeleteUnchangedAsync(table, rows, cancellationToken), more);
+        return (rows, more);
     }
 
     /// <summary>Deletes <paramref name="rows"/> and returns those it deleted (changed or gone rows are left alone).</summary>

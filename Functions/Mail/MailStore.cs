@@ -10,15 +10,30 @@ public sealed record PendingMail(string AccountKey, string OutboxRowKey, MailPur
 {
     public string TokenRowKey => Token.RowKey(Purpose);
 
-    /// <summary>Where the drainer finds it; removed once the mail is sent.</summary>
+    /// <summary>When the mail was first stored: its outbox row keeps it, and its marker's key is made of it (<see cref="OutboxStore.MarkerFor"/>).</summary>
+    public DateTime CreatedAt { get; init; }
+
+    /// <summary>Where the drainer finds it, when a marker was written (a signup's mail has none until its send fails); removed once the mail is sent.</summary>
     public OutboxMarker? Marker { get; init; }
+
+    /// <summary>The one marker this mail's outbox row can have, written or not.</summary>
+    public OutboxMarker MarkerKey => OutboxStore.MarkerFor(CreatedAt, AccountKey, OutboxRowKey);
 }
 
 /// <summary>A token row: the hash is its row key; it is spent by deleting it with its ETag.</summary>
 public sealed record StoredToken(string AccountKey, string RowKey, DateTime ExpiresAt, ETag ETag);
 
-/// <summary>An outbox row: a mail that must still go out, with the row key of its current token and its retry state.</summary>
-public sealed record OutboxEntry(string AccountKey, string RowKey, MailPurpose Purpose, string To, string TokenRowKey, int Attempts, DateTime NextAttemptAt, ETag ETag);
+/// <summary>
+/// An outbox row: a mail that must still go out, with the row key of its current token, its retry state and when it was
+/// first stored (<see cref="CreatedAt"/>; rows written before it was kept fall back to <see cref="NextAttemptAt"/>).
+/// </summary>
+public sealed record OutboxEntry(string AccountKey, string RowKey, MailPurpose Purpose, string To, string TokenRowKey, int Attempts, DateTime NextAttemptAt, ETag ETag)
+{
+    public DateTime CreatedAt { get; init; }
+
+    /// <summary>The one marker this row can have (<see cref="OutboxStore.MarkerFor"/>), whether or not it exists.</summary>
+    public OutboxMarker MarkerKey => OutboxStore.MarkerFor(CreatedAt, AccountKey, RowKey);
+}
 
 /// <summary>A per-account mail limit: how many mails since the window started (verification: the last one).</summary>
 public sealed record MailLimit(int Count, DateTime WindowStart)
@@ -47,7 +62,7 @@ public sealed class MailStore(AppTables tables)
     public static IEnumerable<ITableEntity> RowsOf(PendingMail mail, DateTime now) =>
     [
         new TableEntity(mail.AccountKey, mail.TokenRowKey) { ["ExpiresAt"] = mail.ExpiresAt },
-        OutboxRow(mail.AccountKey, mail.OutboxRowKey, mail.Purpose, mail.To, mail.TokenRowKey, attempts: 0, nextAttemptAt: now),
+        OutboxRow(mail.AccountKey, mail.OutboxRowKey, mail.Purpose, mail.To, mail.TokenRowKey, attempts: 0, nextAttemptAt: now, mail.CreatedAt),
     ];
 
     public static ITableEntity LimitRow(string accountKey, MailPurpose purpose, MailLimit limit) =>
@@ -148,7 +163,8 @@ public sealed class MailStore(AppTables tables)
                 new(TableTransactionActionType.Delete, new TableEntity(old.AccountKey, old.RowKey), old.ETag),
                 new(TableTransactionActionType.Add, new TableEntity(next.AccountKey, next.TokenRowKey) { ["ExpiresAt"] = next.ExpiresAt }),
                 new(TableTransactionActionType.UpdateReplace,
-                    OutboxRow(entry.AccountKey, entry.RowKey, entry.Purpose, entry.To, next.TokenRowKey, entry.Attempts + 1, nextAttemptAt), entry.ETag),
+                    OutboxRow(entry.AccountKey, entry.RowKey, entry.Purpose, entry.To, next.TokenRowKey, entry.Attempts + 1, nextAttemptAt, entry.CreatedAt),
+                    entry.ETag),
             ],
             cancellationToken);
 
@@ -162,6 +178,18 @@ public sealed class MailStore(AppTables tables)
             await DeleteIfExistsAsync(table, accountKey, token.RowKey, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Removes a mail given up on, its outbox row and its token (when there is one) in one batch, each under the ETag it was
+    /// read with: false when either changed or went meanwhile (another run dropped or sent it), so a row is dropped once.
+    /// </summary>
+    public async Task<bool> TryDropOutboxAsync(OutboxEntry entry, StoredToken? token, CancellationToken cancellationToken) =>
+        await TrySubmitAsync(
+            [
+                new(TableTransactionActionType.Delete, new TableEntity(entry.AccountKey, entry.RowKey), entry.ETag),
+                .. token is null ? [] : new[] { new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(token.AccountKey, token.RowKey), token.ETag) },
+            ],
+            cancellationToken);
 
     private static async Task DeleteIfExistsAsync(TableClient table, string partitionKey, string rowKey, CancellationToken cancellationToken)
     {
@@ -190,19 +218,31 @@ public sealed class MailStore(AppTables tables)
         }
     }
 
-    private static TableEntity OutboxRow(string accountKey, string rowKey, MailPurpose purpose, string to, string tokenRowKey, int attempts, DateTime nextAttemptAt) =>
+    private static TableEntity OutboxRow(string accountKey, string rowKey, MailPurpose purpose, string to, string tokenRowKey, int attempts,
+        DateTime nextAttemptAt, DateTime createdAt) =>
         new(accountKey, rowKey)
         {
             ["Purpose"] = purpose.ToString(),
             ["To"] = to,
             ["TokenRowKey"] = tokenRowKey,
             ["Attempts"] = attempts,
-            ["NextAttemptAt"] = nextAttemptAt,
+            [NextAttemptAtProperty] = nextAttemptAt,
+            ["CreatedAt"] = createdAt,
         };
 
-    private static OutboxEntry ToOutbox(TableEntity row) => new(
-        row.PartitionKey, row.RowKey, Enum.Parse<MailPurpose>(row.GetString("Purpose") ?? nameof(MailPurpose.Verify)), row.GetString("To") ?? "",
-        row.GetString("TokenRowKey") ?? "", row.GetInt32("Attempts") ?? 0, row.GetDateTimeOffset("NextAttemptAt")?.UtcDateTime ?? default, row.ETag);
+    /// <summary>The outbox row's property the recovery's filter reads: when the row's next attempt was due.</summary>
+    public const string NextAttemptAtProperty = "NextAttemptAt";
+
+    private static OutboxEntry ToOutbox(TableEntity row)
+    {
+        var nextAttemptAt = row.GetDateTimeOffset(NextAttemptAtProperty)?.UtcDateTime ?? default;
+        return new(
+            row.PartitionKey, row.RowKey, Enum.Parse<MailPurpose>(row.GetString("Purpose") ?? nameof(MailPurpose.Verify)), row.GetString("To") ?? "",
+            row.GetString("TokenRowKey") ?? "", row.GetInt32("Attempts") ?? 0, nextAttemptAt, row.ETag)
+        {
+            CreatedAt = row.GetDateTimeOffset("CreatedAt")?.UtcDateTime ?? nextAttemptAt,
+        };
+    }
 
     private static StoredToken ToToken(TableEntity row) =>
         new(row.PartitionKey, row.RowKey, row.GetDateTimeOffset("ExpiresAt")?.UtcDateTime ?? default, row.ETag);

@@ -9,9 +9,12 @@ namespace Serverless.Functions.Mail;
 public sealed record OutboxMarker(string Day, string RowKey, string AccountKey, string OutboxRowKey);
 
 /// <summary>
-/// The Outbox table: one marker per mail, partitioned by UTC day, row keys starting with the creation time, so the
+/// The Outbox table: at most one marker per mail (its key is made of the mail's creation time and outbox row key, so
+/// writing it again meets the one there), partitioned by UTC day, row keys starting with the creation time, so the
 /// drainer finds pending mails with a bounded query of one or two partitions, never a scan. A marker is written before
-/// the mail's rows, so a crash in between leaves a marker to nothing (dropped by the drainer), never a mail nobody finds.
+/// the mail's rows, so a crash in between leaves a marker to nothing (dropped by the drainer); signup's mail is the
+/// exception (its marker comes only if its send fails), and an outbox row left without a marker whatever the cause is
+/// found by the hourly cleanup's scan and marked again (<see cref="MailDelivery.RecoverAsync"/>): never a mail nobody finds.
 /// </summary>
 public sealed class OutboxStore(AppTables tables)
 {

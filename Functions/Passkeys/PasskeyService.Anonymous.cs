@@ -141,9 +141,9 @@ public sealed partial class PasskeyService
         }
 
         // As the password signup: the owner marker first, then the account with its passkey, first session and
-        // verification mail in one entity-group transaction.
+        // verification mail (no Outbox marker: MailDelivery.PrepareUnmarked) in one entity-group transaction.
         await items.AddMarkerAsync(user.Id, cancellationToken);
-        var verification = await mail.PrepareAsync(MailPurpose.Verify, accountKey, email, cancellationToken);
+        var verification = mail.PrepareUnmarked(MailPurpose.Verify, accountKey, email);
         var session = sessions.Open(AccountService.ViewOf(user), accountKey, userAgent);
         if (!await users.TryAddAsync(
                 user,
