@@ -35,6 +35,10 @@ public sealed class LoginThrottleStore(WindowCounterStore counters)
         Reservation = row.GetGuid(nameof(ThrottleEntity.Reservation)) ?? Guid.Empty,
     };
 
+    /// <summary>The throttle row alone (one point read), for a request that lost the reservation race and reads it again.</summary>
+    public async Task<ThrottleState?> FindAsync(string accountKey, CancellationToken cancellationToken) =>
+        await counters.FindAsync(AppTables.Users, accountKey, RowKey, cancellationToken) is { } row ? FromRow(row) : null;
+
     /// <summary>
     /// Writes <paramref name="next"/> if the row is still as <paramref name="read"/> (absent when null) and returns it
     /// with its new ETag; null when another request changed the row first.
