@@ -43,7 +43,7 @@ public sealed partial class AccountService(
         }
 
         string passwordHash;
-        using (var slot = hashSlots.TryTake())
+        using (var slot = await hashSlots.TakeAsync(cancellationToken))
         {
             if (slot is null)
             {

@@ -61,7 +61,7 @@ public sealed partial class CredentialCheck(
             }
 
             // A slot before the reservation: a request the instance cannot hash for must not spend one of the account's attempts.
-            using (var slot = slots.TryTake())
+            using (var slot = await slots.TakeAsync(cancellationToken))
             {
                 if (slot is null)
                 {
