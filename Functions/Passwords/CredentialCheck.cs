@@ -23,6 +23,9 @@ public abstract record CredentialResult
     /// winning its reservation for longer than the tries; nothing was reserved or hashed.
     /// </summary>
     public sealed record Busy(TimeSpan RetryAfter) : CredentialResult;
+
+    /// <summary>The caller's own check, made again once a hash slot was taken (the wait may have outlasted it), refused; nothing was reserved or hashed.</summary>
+    public sealed record Refused(TimeSpan RetryAfter) : CredentialResult;
 }
 
 /// <summary>
@@ -39,7 +42,8 @@ public sealed partial class CredentialCheck(
     private const int MaxBackoffMilliseconds = 20;
 
     // clearReservation: false when the caller clears the returned reservation itself, in the same batch as its own write (login).
-    public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken, bool clearReservation = true)
+    public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken, bool clearReservation = true,
+        Func<TimeSpan?>? refuseOnceSlotted = null)
     {
         // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
         var (user, read) = await users.FindForLoginAsync(accountKey, cancellationToken);
@@ -66,6 +70,11 @@ public sealed partial class CredentialCheck(
                 if (slot is null)
                 {
                     return new CredentialResult.Busy(HashSlots.RetryAfter);
+                }
+
+                if (refuseOnceSlotted?.Invoke() is { } refused)
+                {
+                    return new CredentialResult.Refused(refused);
                 }
 
                 if (await throttle.TryReserveAsync(accountKey, read, cancellationToken) is { } reserved)
