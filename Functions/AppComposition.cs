@@ -46,6 +46,7 @@ public static class AppComposition
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<UserStore>();
+        services.AddSingleton<WindowCounterStore>();
         services.AddSingleton<LoginThrottleStore>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<CredentialCheck>();

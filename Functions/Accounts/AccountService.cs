@@ -43,7 +43,7 @@ public sealed partial class AccountService(
         }
 
         string passwordHash;
-        using (var slot = hashSlots.TryTake())
+        using (var slot = await hashSlots.TakeAsync(cancellationToken))
         {
             if (slot is null)
             {
@@ -113,8 +113,14 @@ public sealed partial class AccountService(
 
         var accountKey = accountKeys.KeyOf(request.Email!);
         // The success clears the throttle in the same batch as the new session: a clean login is 3 transactions.
-        switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken, clearReservation: false))
+        // Checked again once a hash slot is taken: requests of the address that waited in the queue were counted meanwhile.
+        switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken, clearReservation: false,
+                    () => clientLimits.RetryAfter(clientKey, ClientAction.FailedLogin)))
         {
+            case CredentialResult.Refused refused:
+                LogClientLimited(logger, "login", TraceContext.CurrentTraceId);
+                metrics.LoginAttempted(LoginOutcome.Throttled);
+                return new AccountOutcome.ClientLimited(refused.RetryAfter);
             case CredentialResult.Busy busy:
                 LogBusy(logger, TraceContext.CurrentTraceId);
                 return new AccountOutcome.Busy(busy.RetryAfter);

@@ -6,7 +6,7 @@ namespace Serverless.Functions.Limits;
 
 /// <summary>
 /// The <c>Limits</c> settings (docs/api.md, "Abuse limits"), read and checked once at start-up: how many password hashes one
-/// instance runs at once, and how many signups and failed logins one client address gets per hour.
+/// instance runs at once (and how many requests may wait how long for one), and how many signups and failed logins one client address gets per hour.
 /// </summary>
 public sealed record AbuseLimits
 {
@@ -23,6 +23,14 @@ public sealed record AbuseLimits
     public const int HashesPerProcessor = 4;
 
     public int MaxHashesInFlight { get; init; } = 1;
+
+    /// <summary>Requests that may wait for a hash slot (<see cref="HashSlots"/>) beyond the cap; by default 4 times the cap.</summary>
+    public int HashQueueLength { get; init; } = 4;
+
+    /// <summary>How long a request waits for a hash slot before it is answered 503 with Retry-After.</summary>
+    public TimeSpan HashQueueWait { get; init; } = TimeSpan.FromMilliseconds(2000);
+
+    public const int HashQueuePerSlot = 4;
     public int SignupsPerClientPerHour { get; init; } = 20;
     public int FailedLoginsPerClientPerHour { get; init; } = 50;
 
@@ -42,9 +50,12 @@ public sealed record AbuseLimits
     public static AbuseLimits FromConfiguration(IConfiguration configuration, AuthOptions auth)
     {
         var section = configuration.GetSection(Section);
+        var hashes = Integer(section, "MaxHashesInFlight", DefaultHashCapacity(auth.Argon2), 1, 10_000);
         return new AbuseLimits
         {
-            MaxHashesInFlight = Integer(section, "MaxHashesInFlight", DefaultHashCapacity(auth.Argon2), 1, 10_000),
+            MaxHashesInFlight = hashes,
+            HashQueueLength = Integer(section, "HashQueueLength", hashes * HashQueuePerSlot, 0, 100_000),
+            HashQueueWait = TimeSpan.FromMilliseconds(Integer(section, "HashQueueWaitMilliseconds", 2000, 1, 60_000)),
             SignupsPerClientPerHour = Integer(section, "SignupsPerClientPerHour", 20, 1, 1_000_000),
             FailedLoginsPerClientPerHour = Integer(section, "FailedLoginsPerClientPerHour", 50, 1, 1_000_000),
             PasskeyCeremoniesPerClientPerHour = Integer(section, "PasskeyCeremoniesPerClientPerHour", 100, 1, 1_000_000),

@@ -22,38 +22,28 @@ public sealed record ClientCount(int Count, DateTime WindowStart)
 
 /// <summary>
 /// The ClientLimits table: PartitionKey = the keyed hash of a client address (<see cref="AccountKeys.ClientKeyOf"/>),
-/// never the address; RowKey = the action. Counts change only with ETags, so concurrent requests on any number of
-/// instances never lose one.
+/// never the address; RowKey = the action. A count-in-a-window row (<see cref="WindowCounterStore"/>): counts change only
+/// with ETags, so concurrent requests on any number of instances never lose one.
 /// </summary>
-public sealed class ClientLimitStore(AppTables tables)
+public sealed class ClientLimitStore(WindowCounterStore counters)
 {
     public const string SignupRowKey = "signup";
     public const string FailedLoginRowKey = "failed-login";
     public const string PasskeyOptionsRowKey = "passkey-options";
 
-    public async Task<ClientCount?> FindAsync(string clientKey, ClientAction action, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(AppTables.ClientLimits, cancellationToken);
-        var response = await table.GetEntityIfExistsAsync<CountEntity>(clientKey, RowKey(action), cancellationToken: cancellationToken);
-        return response.HasValue ? new ClientCount(response.Value!.Count, response.Value.WindowStart) { ETag = response.Value.ETag } : null;
-    }
+    public async Task<ClientCount?> FindAsync(string clientKey, ClientAction action, CancellationToken cancellationToken) =>
+        await counters.FindAsync(AppTables.ClientLimits, clientKey, RowKey(action), cancellationToken) is { } row
+            ? new ClientCount(row.GetInt32(nameof(CountEntity.Count)) ?? 0, row.GetDateTimeOffset(nameof(CountEntity.WindowStart))?.UtcDateTime ?? default) { ETag = row.ETag }
+            : null;
 
     /// <summary>Writes <paramref name="next"/> if the row is still as <paramref name="read"/> (absent when null); the saved count, or null when another request wrote first.</summary>
     public async Task<ClientCount?> TrySaveAsync(string clientKey, ClientAction action, ClientCount? read, ClientCount next, CancellationToken cancellationToken)
     {
-        var table = await tables.GetAsync(AppTables.ClientLimits, cancellationToken);
         var entity = new CountEntity { PartitionKey = clientKey, RowKey = RowKey(action), Count = next.Count, WindowStart = next.WindowStart };
-        try
-        {
-            var response = read is null
-                ? await table.AddEntityAsync(entity, cancellationToken)
-                : await table.UpdateEntityAsync(entity, read.ETag, TableUpdateMode.Replace, cancellationToken);
-            return next with { ETag = response.Headers.ETag ?? default };
-        }
-        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception) || TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
-        {
-            return null;
-        }
+        // A lost race costs no read here: the limiter reads the row itself before it tries again.
+        return await counters.TrySaveAsync(AppTables.ClientLimits, entity, read?.ETag, isOwnWrite: null, cancellationToken) is { } etag
+            ? next with { ETag = etag }
+            : null;
     }
 
     private static string RowKey(ClientAction action) => action switch

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 
 namespace Serverless.Functions.Limits;
 
@@ -8,16 +9,30 @@ namespace Serverless.Functions.Limits;
 /// </summary>
 /// <remarks>
 /// An attempt is reserved with a conditional write before any hashing, so parallel requests cannot all check a password
-/// against one stale count: of the requests that read the same row, one write lands and the others are refused
-/// (<see cref="LostRace"/>) without hashing. A burst therefore gets no more verifications than a sequence.
+/// against one stale count: of the requests that read the same row, one write lands and the others read the row again and
+/// try once more on top of it (no hash for a lost race). A burst therefore gets no more verifications than a sequence, and
+/// a request that lost a race is answered as the count stands, not refused for the race. A request that finds the budget
+/// spent only by checks still under way on this instance that have all gone well so far (two tabs logging in at once)
+/// waits for them instead of being refused: a success clears the count (<see cref="MaxContentionWait"/> bounds the wait).
 /// </remarks>
 public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
 {
     public const int MaxAttempts = 5;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
 
-    /// <summary>What a request that lost the reservation race is told to wait: the winner's check is over by then.</summary>
+    /// <summary>What a request is told to wait when contention on the account outlasted its tries: the checks under way are over by then.</summary>
     public static readonly TimeSpan LostRace = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a login waits, in all, for parallel checks of its account to end before it is answered as the count stands.</summary>
+    public static readonly TimeSpan MaxContentionWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long after the last check here ended a spent row may still be waiting for that check's clear to land.</summary>
+    private static readonly TimeSpan ClearGrace = TimeSpan.FromSeconds(1);
+
+    // Entries are small, but many accounts at once must not grow the dictionary without end.
+    private const int MaxTracked = 20_000;
+
+    private readonly Dictionary<string, Checks> checks = [];
 
     /// <summary>How long the caller must wait given the row as read, or null when an attempt may be reserved now.</summary>
     public TimeSpan? RetryAfter(ThrottleState? state)
@@ -30,6 +45,9 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
         var wait = state.LastAttempt + Window - Now();
         return wait > TimeSpan.Zero ? wait : null;
     }
+
+    /// <summary>The throttle row alone, read again after a lost race or a wait.</summary>
+    public Task<ThrottleState?> ReadAsync(string accountKey, CancellationToken cancellationToken) => store.FindAsync(accountKey, cancellationToken);
 
     /// <summary>
     /// Reserves one verification on top of <paramref name="read"/>: the saved row (keep it to clear the count after a
@@ -53,5 +71,95 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
     public Task ClearAsync(string accountKey, ThrottleState reserved, CancellationToken cancellationToken) =>
         store.TryDeleteAsync(accountKey, reserved, cancellationToken);
 
+    /// <summary>A reserved check starts on this instance; end it with <see cref="Ended"/> (failed unless told otherwise).</summary>
+    public void Started(string accountKey)
+    {
+        lock (checks)
+        {
+            if (!checks.TryGetValue(accountKey, out var entry))
+            {
+                if (checks.Count >= MaxTracked)
+                {
+                    checks.Clear();
+                }
+
+                checks[accountKey] = entry = new Checks();
+            }
+
+            entry.UnderWay++;
+        }
+    }
+
+    public void Ended(string accountKey, bool failed)
+    {
+        TaskCompletionSource? ended = null;
+        lock (checks)
+        {
+            if (checks.TryGetValue(accountKey, out var entry))
+            {
+                entry.UnderWay = Math.Max(0, entry.UnderWay - 1);
+                entry.LastEnded = Stopwatch.GetTimestamp();
+                if (failed)
+                {
+                    entry.LastFailure = Now();
+                }
+
+                if (entry.UnderWay == 0)
+                {
+                    (ended, entry.Ended) = (entry.Ended, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                }
+            }
+        }
+
+        ended?.TrySetResult();
+    }
+
+    /// <summary>
+    /// For a request that found the budget spent as <paramref name="read"/>: waits (at most <paramref name="bound"/>) until the
+    /// checks of the account under way here have all ended, and true when the row is worth reading again because every check here in
+    /// its window went well (a success clears it). False at once when a check failed in the window, or when no check of the
+    /// account is under way or just ended here (the attempts were spent elsewhere, or long ago): the budget is spent.
+    /// </summary>
+    public async Task<bool> MayClearSoonAsync(string accountKey, ThrottleState read, TimeSpan bound, CancellationToken cancellationToken)
+    {
+        Task ended;
+        lock (checks)
+        {
+            if (!checks.TryGetValue(accountKey, out var entry) || entry.LastFailure >= read.WindowStart)
+            {
+                return false;
+            }
+
+            if (entry.UnderWay == 0)
+            {
+                return Stopwatch.GetElapsedTime(entry.LastEnded) < ClearGrace;
+            }
+
+            ended = entry.Ended.Task;
+        }
+
+        try
+        {
+            await ended.WaitAsync(bound, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+
+        lock (checks)
+        {
+            return !checks.TryGetValue(accountKey, out var entry) || entry.LastFailure < read.WindowStart;
+        }
+    }
+
     private DateTime Now() => clock.GetUtcNow().UtcDateTime;
+
+    private sealed class Checks
+    {
+        public int UnderWay;
+        public long LastEnded;
+        public DateTime LastFailure = DateTime.MinValue;
+        public TaskCompletionSource Ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

@@ -18,9 +18,9 @@ public sealed record ThrottleState(int Attempts, DateTime WindowStart, DateTime 
 /// The login throttle's row per email key, changed only with ETags, so two requests can never both reserve the same
 /// attempt. The row lives in the Users table beside the account's own row (same partition, row key <see cref="RowKey"/>),
 /// so a login reads both with one query (<see cref="UserStore.FindForLoginAsync"/>); an unknown email's partition holds
-/// only this row.
+/// only this row. A count-in-a-window row like the client limits' (<see cref="WindowCounterStore"/>).
 /// </summary>
-public sealed class LoginThrottleStore(AppTables tables)
+public sealed class LoginThrottleStore(WindowCounterStore counters)
 {
     /// <summary>Cannot be an account's row key, which is always 43 base64url characters (<see cref="AccountKeys.KeyOf"/>).</summary>
     public const string RowKey = "login-throttle";
@@ -35,46 +35,28 @@ public sealed class LoginThrottleStore(AppTables tables)
         Reservation = row.GetGuid(nameof(ThrottleEntity.Reservation)) ?? Guid.Empty,
     };
 
+    /// <summary>The throttle row alone (one point read), for a request that lost the reservation race and reads it again.</summary>
+    public async Task<ThrottleState?> FindAsync(string accountKey, CancellationToken cancellationToken) =>
+        await counters.FindAsync(AppTables.Users, accountKey, RowKey, cancellationToken) is { } row ? FromRow(row) : null;
+
     /// <summary>
     /// Writes <paramref name="next"/> if the row is still as <paramref name="read"/> (absent when null) and returns it
     /// with its new ETag; null when another request changed the row first.
     /// </summary>
-    public async Task<ThrottleState?> TrySaveAsync(string accountKey, ThrottleState? read, ThrottleState next, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        var entity = ThrottleEntity.From(accountKey, next);
-        try
-        {
-            var response = read is null
-                ? await table.AddEntityAsync(entity, cancellationToken)
-                : await table.UpdateEntityAsync(entity, read.ETag, TableUpdateMode.Replace, cancellationToken);
-            return next with { ETag = response.Headers.ETag ?? default };
-        }
-        catch (RequestFailedException exception) when (TableErrors.IsConflict(exception) || TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
-        {
-            // The SDK retries a write whose answer was lost, and the retry then finds our own write: that is no lost race.
-            var stored = await table.GetEntityIfExistsAsync<TableEntity>(accountKey, RowKey, cancellationToken: cancellationToken);
-            return stored.HasValue && FromRow(stored.Value!) is var current && current.Reservation == next.Reservation ? current : null;
-        }
-    }
+    public async Task<ThrottleState?> TrySaveAsync(string accountKey, ThrottleState? read, ThrottleState next, CancellationToken cancellationToken) =>
+        // The SDK retries a write whose answer was lost, and the retry then finds our own write: that is no lost race.
+        await counters.TrySaveAsync(AppTables.Users, ThrottleEntity.From(accountKey, next), read?.ETag,
+            stored => FromRow(stored).Reservation == next.Reservation, cancellationToken) is { } etag
+            ? next with { ETag = etag }
+            : null;
 
     /// <summary>Clears the count in a batch of the caller's: the batch fails if another attempt was reserved meanwhile.</summary>
     public static TableTransactionAction ClearAction(string accountKey, ThrottleState saved) =>
         new(TableTransactionActionType.Delete, new TableEntity(accountKey, RowKey), saved.ETag);
 
     /// <summary>Clears the count after a success, unless another attempt was reserved meanwhile (that one still counts).</summary>
-    public async Task TryDeleteAsync(string accountKey, ThrottleState saved, CancellationToken cancellationToken)
-    {
-        var table = await tables.GetAsync(AppTables.Users, cancellationToken);
-        try
-        {
-            await table.DeleteEntityAsync(accountKey, RowKey, saved.ETag, cancellationToken);
-        }
-        catch (RequestFailedException exception) when (TableErrors.IsPreconditionFailed(exception) || TableErrors.IsNotFound(exception))
-        {
-            // Changed or gone meanwhile.
-        }
-    }
+    public Task TryDeleteAsync(string accountKey, ThrottleState saved, CancellationToken cancellationToken) =>
+        counters.TryDeleteAsync(AppTables.Users, accountKey, RowKey, saved.ETag, cancellationToken);
 
     private sealed class ThrottleEntity : ITableEntity
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Limits;
@@ -14,11 +15,17 @@ public abstract record CredentialResult
     /// <summary>Wrong password or no such account: the caller cannot tell which, and neither may its answer.</summary>
     public sealed record Wrong : CredentialResult;
 
-    /// <summary>The account's verifications are spent for now, or a parallel attempt won the reservation; nothing was hashed.</summary>
+    /// <summary>The account's verifications are spent for now (by checks that failed, or elsewhere); nothing was hashed.</summary>
     public sealed record Throttled(TimeSpan RetryAfter) : CredentialResult;
 
-    /// <summary>This instance is hashing as many passwords as it may (<see cref="HashSlots"/>); nothing was reserved or hashed.</summary>
+    /// <summary>
+    /// This instance is hashing as many passwords as it may (<see cref="HashSlots"/>), or parallel requests on the account kept
+    /// winning its reservation for longer than the tries; nothing was reserved or hashed.
+    /// </summary>
     public sealed record Busy(TimeSpan RetryAfter) : CredentialResult;
+
+    /// <summary>The caller's own check, made again once a hash slot was taken (the wait may have outlasted it), refused; nothing was reserved or hashed.</summary>
+    public sealed record Refused(TimeSpan RetryAfter) : CredentialResult;
 }
 
 /// <summary>
@@ -29,42 +36,92 @@ public abstract record CredentialResult
 public sealed partial class CredentialCheck(
     UserStore users, LoginThrottle throttle, PasswordHasher hasher, HashSlots slots, ILogger<CredentialCheck> logger)
 {
+    // A lost reservation race is tried again on the row as it now stands; each loss means another request wrote, and at most
+    // MaxAttempts of those can be reservations in a window, so this bound is only reached by clears racing reservations.
+    private const int MaxReservationAttempts = 20;
+    private const int MaxBackoffMilliseconds = 20;
+
     // clearReservation: false when the caller clears the returned reservation itself, in the same batch as its own write (login).
-    public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken, bool clearReservation = true)
+    public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken, bool clearReservation = true,
+        Func<TimeSpan?>? refuseOnceSlotted = null)
     {
         // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
         var (user, read) = await users.FindForLoginAsync(accountKey, cancellationToken);
-        if (throttle.RetryAfter(read) is { } wait)
+        var started = Stopwatch.GetTimestamp();
+        for (var attempt = 0; attempt < MaxReservationAttempts; attempt++)
         {
-            return new CredentialResult.Throttled(wait);
+            if (throttle.RetryAfter(read) is { } wait)
+            {
+                // Spent, but perhaps only by parallel logins of the account here that may all succeed (two tabs): wait for them.
+                var left = LoginThrottle.MaxContentionWait - Stopwatch.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero || !await throttle.MayClearSoonAsync(accountKey, read!, left, cancellationToken))
+                {
+                    return new CredentialResult.Throttled(wait);
+                }
+
+                await BackoffAsync(attempt, cancellationToken);
+                read = await throttle.ReadAsync(accountKey, cancellationToken);
+                continue;
+            }
+
+            // A slot before the reservation: a request the instance cannot hash for must not spend one of the account's attempts.
+            using (var slot = await slots.TakeAsync(cancellationToken))
+            {
+                if (slot is null)
+                {
+                    return new CredentialResult.Busy(HashSlots.RetryAfter);
+                }
+
+                if (refuseOnceSlotted?.Invoke() is { } refused)
+                {
+                    return new CredentialResult.Refused(refused);
+                }
+
+                if (await throttle.TryReserveAsync(accountKey, read, cancellationToken) is { } reserved)
+                {
+                    return await CheckReservedAsync(accountKey, user, password, reserved, clearReservation, cancellationToken);
+                }
+            }
+
+            // Another request changed the row first: not a reason to refuse this one. Read it again and try on top of it.
+            await BackoffAsync(attempt, cancellationToken);
+            read = await throttle.ReadAsync(accountKey, cancellationToken);
         }
 
-        // A slot before the reservation: a request the instance cannot hash for must not spend one of the account's attempts.
-        using var slot = slots.TryTake();
-        if (slot is null)
-        {
-            return new CredentialResult.Busy(HashSlots.RetryAfter);
-        }
-
-        if (await throttle.TryReserveAsync(accountKey, read, cancellationToken) is not { } reserved)
-        {
-            return new CredentialResult.Throttled(LoginThrottle.LostRace);
-        }
-
-        var verified = await CheckAsync(user, password, cancellationToken);
-        if (verified is null)
-        {
-            return new CredentialResult.Wrong();
-        }
-
-        if (!clearReservation)
-        {
-            return new CredentialResult.Verified(verified, reserved);
-        }
-
-        await throttle.ClearAsync(accountKey, reserved, cancellationToken);
-        return new CredentialResult.Verified(verified);
+        // Contention on the account outlasted the tries: nothing was hashed, and a retry shortly will find it calmer.
+        return new CredentialResult.Busy(LoginThrottle.LostRace);
     }
+
+    private async Task<CredentialResult> CheckReservedAsync(
+        string accountKey, UserRecord? user, string password, ThrottleState reserved, bool clearReservation, CancellationToken cancellationToken)
+    {
+        var failed = true;
+        throttle.Started(accountKey);
+        try
+        {
+            var verified = await CheckAsync(user, password, cancellationToken);
+            if (verified is null)
+            {
+                return new CredentialResult.Wrong();
+            }
+
+            failed = false;
+            if (!clearReservation)
+            {
+                return new CredentialResult.Verified(verified, reserved);
+            }
+
+            await throttle.ClearAsync(accountKey, reserved, cancellationToken);
+            return new CredentialResult.Verified(verified);
+        }
+        finally
+        {
+            throttle.Ended(accountKey, failed);
+        }
+    }
+
+    private static Task BackoffAsync(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(Random.Shared.Next(1, Math.Min(2 << Math.Min(attempt, 4), MaxBackoffMilliseconds) + 1), cancellationToken);
 
     // No stored password is this long or this malformed, and hashing it would only cost us (or throw).
     private static bool CannotMatch(string password) =>
