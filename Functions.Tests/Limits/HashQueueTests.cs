@@ -3,7 +3,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Serverless.Functions.Accounts;
-using Serverless.Functions.Http;
 using Serverless.Functions.Limits;
 using Serverless.Functions.Tests.Support;
 
@@ -29,7 +28,7 @@ public sealed class HashQueueTests(AzuriteFixture azurite)
 
     private static Task<TestResponse> SignupFrom(TestApp app, int client, string email) =>
         app.SendAsync("POST", "/api/auth/signup", JsonSerializer.Serialize(new { email, password = AccountsTestExtensions.GoodPassword }), "application/json",
-            headers: new Dictionary<string, string> { [ClientAddresses.ForwardedFor] = $"10.{client / 250 % 250}.{client % 250}.1" });
+            from: TestApp.Client($"10.{client / 250 % 250}.{client % 250}.1"));
 
     private static bool IsBusy(TestResponse response) =>
         response.Status == 503 && response.Json.GetProperty("type").GetString()!.EndsWith("/busy", StringComparison.Ordinal)
