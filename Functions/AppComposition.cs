@@ -83,10 +83,12 @@ public static class AppComposition
         services.AddSingleton<ItemStore>();
         services.AddSingleton<ItemService>();
 
-        // Account deletion: the purge queue on the host's storage (AzureWebJobsStorage), checked now like the tables.
+        // Account deletion: the purge queue on the host's storage (AzureWebJobsStorage), checked now like the tables, and the
+        // recovery timer that enqueues again a purge whose message was lost or poisoned.
         services.AddSingleton(PurgeJobs.FromConfiguration(configuration));
         services.TryAddSingleton(PurgeLimits.Default);
         services.AddSingleton<AccountDeletionService>();
+        services.AddSingleton<PurgeRecovery>();
 
         services.AddSingleton<HealthCheck>();
         services.AddSingleton<OpenApiDocument>();

@@ -111,6 +111,21 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void The_purge_recovery_timer_runs_on_a_configured_schedule_set_locally_and_in_bicep()
+    {
+        var others = FunctionsMetadata.Triggers().Where(function => function.Trigger.GetProperty("type").GetString() != "httpTrigger").ToList();
+
+        var (name, trigger) = Assert.Single(others, function => function.Name == "PurgeRecovery");
+        Assert.Equal("PurgeRecovery", name);
+        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal("%Purge:RecoverySchedule%", trigger.GetProperty("schedule").GetString());
+        using var settings = JsonDocument.Parse(File.ReadAllText(RepositoryRoot.Combine("local.settings.json.example")));
+        var local = settings.RootElement.GetProperty("Values").GetProperty("Purge__RecoverySchedule").GetString()!;
+        Assert.Equal(6, local.Split(' ').Length);
+        Assert.Contains($"Purge__RecoverySchedule: '{local}'", File.ReadAllText(RepositoryRoot.Combine("infra", "modules", "functionapp.bicep")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_purge_is_triggered_by_the_account_purge_queue_on_the_hosts_storage()
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(FunctionsMetadata.OutputDirectory, "functions.metadata")));

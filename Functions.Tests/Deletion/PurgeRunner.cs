@@ -10,11 +10,30 @@ namespace Serverless.Functions.Tests.Deletion;
 
 /// <summary>
 /// Does for the purge what the Functions host does for a queue trigger: takes the next message of the app's purge queue,
-/// runs the function with it, and deletes the message only when the run returned; a run that threw leaves it to come back.
+/// runs the function with it, and deletes the message only when the run returned; a run that threw leaves it to come back,
+/// until its <see cref="MaxDequeueCount"/>th delivery failed: then it goes to the poison queue, as the host moves it.
 /// </summary>
 public sealed class PurgeRunner(TestApp app, string connectionString)
 {
+    /// <summary>host.json: extensions.queues.maxDequeueCount.</summary>
+    public const int MaxDequeueCount = 20;
+
     private readonly QueueClient queue = app.PurgeQueue(connectionString);
+    private readonly QueueClient poison = new(connectionString, app.PurgeQueue(connectionString).Name + "-poison",
+        new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+
+    public async Task<int> PoisonedAsync()
+    {
+        await poison.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        return (await poison.GetPropertiesAsync(TestContext.Current.CancellationToken)).Value.ApproximateMessagesCount;
+    }
+
+    /// <summary>The message is lost (a queue outage, a deleted queue): nothing of it comes back.</summary>
+    public async Task LoseAllAsync()
+    {
+        await queue.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await queue.ClearMessagesAsync(TestContext.Current.CancellationToken);
+    }
 
     public async Task<int> PendingAsync()
     {
@@ -37,6 +56,13 @@ public sealed class PurgeRunner(TestApp app, string connectionString)
         try
         {
             await function.Run(received.MessageText, cancellationToken);
+        }
+        catch when (received.DequeueCount >= MaxDequeueCount)
+        {
+            await poison.CreateIfNotExistsAsync(cancellationToken: TestContext.Current.CancellationToken);
+            await poison.SendMessageAsync(received.MessageText, TestContext.Current.CancellationToken);
+            await queue.DeleteMessageAsync(received.MessageId, received.PopReceipt, TestContext.Current.CancellationToken);
+            throw;
         }
         catch
         {

@@ -63,8 +63,9 @@ public sealed partial class AccountService(
         var user = new UserRecord(NewUserId(), accountKeys.KeyOf(email.Value), email.Value, displayName, passwordHash, Now());
 
         // The owner marker first: an account row never exists without it, or its items could never be written.
-        // A marker without an account (a taken email, or a crash in between) is inert: no token names its user id.
-        await items.AddMarkerAsync(user.Id, cancellationToken);
+        // A marker without an account (a taken email, or a crash in between) is inert: no token names its user id; it names
+        // its account, so the recovery timer (Deletion/PurgeRecovery) recognises it as an orphan and deletes it.
+        await items.AddMarkerAsync(user.Id, user.AccountKey, user.CreatedAt, cancellationToken);
 
         // The account's row, its first session and the verification mail's token, outbox and limit rows in one
         // entity-group transaction: no account without its session or its mail. The mail rows replace any left from an

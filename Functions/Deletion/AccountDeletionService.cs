@@ -10,9 +10,11 @@ namespace Serverless.Functions.Deletion;
 
 /// <summary>
 /// Account deletion (docs/api.md, <c>DELETE /api/me</c>): the password is checked again, then, in this order, the purge is
-/// enqueued (durable first: a crash after it loses nothing), the owner marker of the items goes (from then on every item
-/// operation of the account fails, whatever token it shows), the account's Users partition goes (the email may sign up
-/// again), and the items go in the background (<see cref="PurgeAsync"/>), which repeats every step, so any run finishes it.
+/// enqueued (a crash after it loses nothing), the owner marker of the items goes and the pending-purge row comes in the same
+/// batch (from then on every item operation of the account fails, whatever token it shows, and the partition itself says it
+/// still has to be purged, should the message be lost or poisoned: <see cref="PurgeRecovery"/>), the account's Users
+/// partition goes (the email may sign up again), and the items go in the background (<see cref="PurgeAsync"/>), which
+/// repeats every step, so any run finishes it; the pending-purge row goes last, with the last items.
 /// </summary>
 public sealed partial class AccountDeletionService(
     AccountService accounts,
@@ -22,6 +24,7 @@ public sealed partial class AccountDeletionService(
     PasskeyStore passkeyStore,
     PurgeJobs queue,
     PurgeLimits limits,
+    TimeProvider clock,
     ILogger<AccountDeletionService> logger)
 {
     // One query reads this many row keys; they go in batches of 100 (ItemStore.MaxBatchSize).
@@ -57,7 +60,7 @@ public sealed partial class AccountDeletionService(
 
         var purge = new PurgeMessage(caller.UserId, caller.AccountKey);
         await queue.EnqueueAsync(purge, cancellationToken);
-        await items.DeleteMarkerAsync(purge.UserId, cancellationToken);
+        await items.RetireMarkerAsync(purge.UserId, purge.AccountKey, Now(), cancellationToken);
         // The credential-id claims first: once the partition is gone nothing would lead to them.
         await passkeyStore.ReleaseAllAsync(purge.AccountKey, purge.UserId, cancellationToken);
         await users.DeleteAccountRowsAsync(purge.AccountKey, purge.UserId, cancellationToken);
@@ -68,12 +71,13 @@ public sealed partial class AccountDeletionService(
     /// <summary>
     /// One run of the background purge: the marker and the Users rows again (a no-op unless the request died before them),
     /// then the items in batches of 100 until none is left, or until the run's budget is spent and a continuation message
-    /// is enqueued. Idempotent: each run starts from what storage still holds, so a run killed half-way and run again, or
-    /// two runs at once, end with nothing of the account left.
+    /// is enqueued. The pending-purge row goes in the batch of the last items (alone if that batch is full): once it is gone,
+    /// nothing of the account is left. Idempotent: each run starts from what storage still holds, so a run killed half-way
+    /// and run again, or two runs at once (a recovered purge racing the original), end with nothing of the account left.
     /// </summary>
     public async Task<PurgeProgress> PurgeAsync(PurgeMessage message, CancellationToken cancellationToken)
     {
-        await items.DeleteMarkerAsync(message.UserId, cancellationToken);
+        await items.RetireMarkerAsync(message.UserId, message.AccountKey, Now(), cancellationToken);
         await passkeyStore.ReleaseAllAsync(message.AccountKey, message.UserId, cancellationToken);
         await users.DeleteAccountRowsAsync(message.AccountKey, message.UserId, cancellationToken);
 
@@ -83,15 +87,26 @@ public sealed partial class AccountDeletionService(
         bool WithinBudget() => batches < limits.MaxBatchesPerRun && Stopwatch.GetElapsedTime(started) < limits.TimeBudget;
         while (WithinBudget())
         {
-            var rowKeys = await items.ListRowKeysAsync(message.UserId, RowsPerRead, cancellationToken);
-            if (rowKeys.Count == 0)
+            var (rowKeys, all) = await items.ListRowKeysAsync(message.UserId, RowsPerRead + 1, cancellationToken);
+            var rows = rowKeys.Where(rowKey => rowKey != ItemStore.PurgeRowKey).ToList();
+            var pendingRow = rows.Count < rowKeys.Count;
+            if (rows.Count == 0 && all)
             {
+                if (pendingRow && !await items.TryDeleteRowsAsync(message.UserId, [ItemStore.PurgeRowKey], cancellationToken))
+                {
+                    continue;
+                }
+
                 LogPurged(logger, message.UserId, deleted, batches);
                 return PurgeProgress.Finished;
             }
 
-            foreach (var batch in rowKeys.Chunk(ItemStore.MaxBatchSize))
+            var chunks = rows.Chunk(ItemStore.MaxBatchSize).ToList();
+            for (var i = 0; i < chunks.Count; i++)
             {
+                // The last rows of the partition take the pending-purge row with them when the batch has room for it.
+                var last = all && pendingRow && i == chunks.Count - 1 && chunks[i].Length < ItemStore.MaxBatchSize;
+                var batch = last ? [.. chunks[i], ItemStore.PurgeRowKey] : chunks[i];
                 if (!WithinBudget() || !await items.TryDeleteRowsAsync(message.UserId, batch, cancellationToken))
                 {
                     // Out of budget, or another run deleted some of these first: read again what is left.
@@ -99,14 +114,23 @@ public sealed partial class AccountDeletionService(
                 }
 
                 batches++;
-                deleted += batch.Length;
+                deleted += chunks[i].Length;
+                if (last)
+                {
+                    LogPurged(logger, message.UserId, deleted, batches);
+                    return PurgeProgress.Finished;
+                }
             }
         }
 
+        // Still at it: the recovery leaves this purge alone for another grace period.
+        await items.PostponeRecoveryAsync(message.UserId, Now(), cancellationToken);
         await queue.EnqueueAsync(message, cancellationToken);
         LogContinued(logger, message.UserId, deleted, batches);
         return PurgeProgress.Continued;
     }
+
+    private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 
     private static DeletionOutcome.Invalid WrongPassword(string message) =>
         new(new Dictionary<string, string[]> { ["password"] = [message] });

@@ -142,7 +142,7 @@ public sealed partial class PasskeyService
 
         // As the password signup: the owner marker first, then the account with its passkey, first session and
         // verification mail (no Outbox marker: MailDelivery.PrepareUnmarked) in one entity-group transaction.
-        await items.AddMarkerAsync(user.Id, cancellationToken);
+        await items.AddMarkerAsync(user.Id, accountKey, user.CreatedAt, cancellationToken);
         var verification = mail.PrepareUnmarked(MailPurpose.Verify, accountKey, email);
         var session = sessions.Open(AccountService.ViewOf(user), accountKey, userAgent);
         if (!await users.TryAddAsync(

@@ -128,6 +128,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       // monitor and its singleton lease in host storage (AzureWebJobsStorage, blobs), which the identity's
       // Storage Blob Data Owner role already covers.
       Cleanup__Schedule: '0 0 * * * *'
+      // The purge recovery (Deletion/PurgeRecoveryFunction.cs): hourly at half past, so it does not start with the cleanup.
+      Purge__RecoverySchedule: '0 30 * * * *'
       Mail__Acs__Endpoint: mailEndpoint
       Mail__Acs__ClientId: identityClientId
       Mail__SenderAddress: mailSenderAddress
