@@ -1,3 +1,5 @@
+// Over ~300 lines on purpose: refresh-token rotation, its grace, reuse and the thief scenarios share one clock and
+// one session setup.
 using Azure.Data.Tables;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Sessions;

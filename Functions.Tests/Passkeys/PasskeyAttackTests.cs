@@ -1,3 +1,4 @@
+// Over ~300 lines on purpose: each rule's cheapest attack beside the honest request that must still succeed.
 using System.Text.Json;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,5 @@
+// Over ~300 lines on purpose: a passkey's whole life (list, rename, delete, last way in, account deletion) on one
+// software authenticator and one app.
 using Azure.Data.Tables;
 using Microsoft.Extensions.Time.Testing;
 using Serverless.Functions.Storage;

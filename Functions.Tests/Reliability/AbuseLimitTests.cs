@@ -1,3 +1,5 @@
+// Over ~300 lines on purpose: one attacker per test (one address, many requests at once), all on this class's app,
+// settings and address helpers.
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;

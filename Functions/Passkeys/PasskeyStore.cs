@@ -1,3 +1,5 @@
+// Slightly over ~300 lines: the passkey rows and the credential-id claims change together in each operation, so they
+// stay in one store.
 using System.Security.Cryptography;
 using Azure;
 using Azure.Data.Tables;
