@@ -122,6 +122,26 @@ public sealed class AbuseLimitTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Failed_logins_queued_for_one_hash_slot_see_each_failure_before_them_so_at_most_the_limit_are_checked()
+    {
+        // One slot and a long queue: each freed slot goes to a waiter, which must already see the failure of the request
+        // that held it (counted before the slot is freed), else every handoff lets one more guess past the limit.
+        const int limit = 3;
+        await using var app = App(failedLogins: limit, hashes: 1, more: new Dictionary<string, string?>
+        {
+            ["Limits:HashQueueLength"] = "100",
+            ["Limits:HashQueueWaitMilliseconds"] = "30000",
+        });
+        var before = Hashes(app);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => LoginFrom(app, Attacker, AccountsTestExtensions.UniqueEmail("queued" + i)))));
+
+        Assert.All(responses, response => Assert.True(response.Status is 401 or 429, response.ToString()));
+        Assert.Equal(limit, responses.Count(response => response.Status == 401));
+        Assert.Equal(limit, Hashes(app) - before);
+    }
+
+    [Fact]
     public async Task Parallel_failed_logins_from_one_address_are_each_counted_and_bounded_by_the_limit_plus_the_hash_cap()
     {
         const int limit = 5, cap = 4;

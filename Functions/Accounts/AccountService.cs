@@ -116,7 +116,8 @@ public sealed partial class AccountService(
         // The success clears the throttle in the same batch as the new session: a clean login is 3 transactions.
         // Checked again once a hash slot is taken: requests of the address that waited in the queue were counted meanwhile.
         switch (await credentials.VerifyAsync(accountKey, request.Password!, cancellationToken, clearReservation: false,
-                    () => clientLimits.RetryAfter(clientKey, ClientAction.FailedLogin)))
+                    () => clientLimits.RetryAfter(clientKey, ClientAction.FailedLogin),
+                    token => clientLimits.CountAsync(clientKey, ClientAction.FailedLogin, refuseOverLimit: false, token)))
         {
             case CredentialResult.Refused refused:
                 LogClientLimited(logger, "login", TraceContext.CurrentTraceId);
@@ -135,7 +136,7 @@ public sealed partial class AccountService(
                 return new AccountOutcome.SignedIn(await sessions.StartAsync(ViewOf(user), user.AccountKey, userAgent, cancellationToken,
                     reserved is null ? null : [LoginThrottleStore.ClearAction(accountKey, reserved)]));
             default:
-                await clientLimits.CountAsync(clientKey, ClientAction.FailedLogin, refuseOverLimit: false, cancellationToken);
+                // The failure was counted for the client while the hash slot was still held (VerifyAsync).
                 LogLoginFailed(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
                 metrics.LoginAttempted(LoginOutcome.Failure);
                 return new AccountOutcome.BadCredentials();

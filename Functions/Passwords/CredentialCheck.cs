@@ -43,7 +43,7 @@ public sealed partial class CredentialCheck(
 
     // clearReservation: false when the caller clears the returned reservation itself, in the same batch as its own write (login).
     public async Task<CredentialResult> VerifyAsync(string accountKey, string password, CancellationToken cancellationToken, bool clearReservation = true,
-        Func<TimeSpan?>? refuseOnceSlotted = null)
+        Func<TimeSpan?>? refuseOnceSlotted = null, Func<CancellationToken, Task>? countFailureWhileSlotted = null)
     {
         // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
         var (user, read) = await users.FindForLoginAsync(accountKey, cancellationToken);
@@ -79,7 +79,7 @@ public sealed partial class CredentialCheck(
 
                 if (await throttle.TryReserveAsync(accountKey, read, cancellationToken) is { } reserved)
                 {
-                    return await CheckReservedAsync(accountKey, user, password, reserved, clearReservation, cancellationToken);
+                    return await CheckReservedAsync(accountKey, user, password, reserved, clearReservation, countFailureWhileSlotted, cancellationToken);
                 }
             }
 
@@ -93,7 +93,8 @@ public sealed partial class CredentialCheck(
     }
 
     private async Task<CredentialResult> CheckReservedAsync(
-        string accountKey, UserRecord? user, string password, ThrottleState reserved, bool clearReservation, CancellationToken cancellationToken)
+        string accountKey, UserRecord? user, string password, ThrottleState reserved, bool clearReservation,
+        Func<CancellationToken, Task>? countFailureWhileSlotted, CancellationToken cancellationToken)
     {
         var failed = true;
         throttle.Started(accountKey);
@@ -102,6 +103,13 @@ public sealed partial class CredentialCheck(
             var verified = await CheckAsync(user, password, cancellationToken);
             if (verified is null)
             {
+                // Still holding the hash slot: a request that waited for it must see this failure when it checks the
+                // client's count (refuseOnceSlotted), or each freed slot would let one more past the limit.
+                if (countFailureWhileSlotted is not null)
+                {
+                    await countFailureWhileSlotted(cancellationToken);
+                }
+
                 return new CredentialResult.Wrong();
             }
 
