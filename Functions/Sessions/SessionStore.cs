@@ -33,7 +33,8 @@ public sealed class SessionStore(AppTables tables)
     // What one entity-group transaction holds.
     private const int MaxBatchSize = 100;
 
-    // Attempts of EndAllAsync: the last one ends the sessions before the caller's batch, so a logout cannot fail it.
+    // Attempts of EndAllAsync: the last one sends the caller's batch without sessions, so a logout cannot fail it, and ends
+    // the sessions it read right after.
     private const int MaxEndAllAttempts = 3;
 
     // The first string after every "session-…" row key: '.' follows '-' in ASCII.
@@ -144,7 +145,9 @@ public sealed class SessionStore(AppTables tables)
     /// own writes in the account's partition: a new password hash, a spent token, the caller's new session), so no session
     /// outlives them; the sessions beyond what fits in the batch are ended just before it. A session ended by someone else
     /// between the read and the batch (a logout) fails the batch: the sessions are read again and the batch sent again,
-    /// and the last attempt ends them all before a batch of <paramref name="alongside"/> alone, which no logout can fail.
+    /// and the last attempt sends <paramref name="alongside"/> alone, which no logout can fail, and ends the sessions it read
+    /// right after it landed (never before: a caller whose writes fail, e.g. a confirm that lost its token to a parallel
+    /// one, must not end the winner's new session).
     /// Returns how many sessions were ended, or null when one of <paramref name="alongside"/> met a concurrent change
     /// (conflict, precondition, gone), so that this batch wrote nothing.
     /// </summary>
@@ -153,18 +156,29 @@ public sealed class SessionStore(AppTables tables)
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         for (var attempt = 1; ; attempt++)
         {
-            var inTheBatch = attempt < MaxEndAllAttempts ? MaxBatchSize - alongside.Count : 0;
+            var last = attempt >= MaxEndAllAttempts;
+            var inTheBatch = last ? 0 : MaxBatchSize - alongside.Count;
             var sessions = await ListAsync(accountKey, cancellationToken);
-            await DeleteAsync(sessions.Skip(inTheBatch), cancellationToken);
-            List<TableTransactionAction> batch = [.. alongside, .. sessions.Take(inTheBatch).Select(DeleteAction)];
-            if (batch.Count == 0)
+            if (!last)
             {
-                return sessions.Count;
+                await DeleteAsync(sessions.Skip(inTheBatch), cancellationToken);
             }
 
+            List<TableTransactionAction> batch = [.. alongside, .. sessions.Take(inTheBatch).Select(DeleteAction)];
             try
             {
-                await table.SubmitTransactionAsync(batch, cancellationToken);
+                if (batch.Count > 0)
+                {
+                    await table.SubmitTransactionAsync(batch, cancellationToken);
+                }
+
+                if (last)
+                {
+                    // Only once the caller's writes landed: a caller that lost (a spent token) must not end sessions,
+                    // among them the new session of the request that won.
+                    await DeleteAsync(sessions, cancellationToken);
+                }
+
                 return sessions.Count;
             }
             catch (TableTransactionFailedException exception) when (IsSessionGone(exception, alongside.Count))
