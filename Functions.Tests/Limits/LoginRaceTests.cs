@@ -32,15 +32,25 @@ public sealed class LoginRaceTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData(2)]
     [InlineData(5)]
     [InlineData(10)]
-    public async Task Parallel_right_logins_on_a_fresh_account_all_succeed(int logins)
+    public async Task Parallel_right_logins_on_a_fresh_account_succeed_or_are_told_to_retry_in_a_second_never_too_many_attempts(int logins)
     {
         var user = await app.NewUserAsync("tabs");
         var before = Checks;
 
         var responses = await AtOnceAsync(logins, _ => app.LoginAsync(user.Email));
 
-        Assert.All(responses, response => Assert.True(response.Status == 200, response.ToString()));
-        Assert.Equal(logins, Checks - before);
+        // A lost race is never "too many attempts": the request is checked on top of the others' reservations, or, when
+        // the budget is held by checks under way or a success cleared the count meanwhile, told "busy, retry in a second"
+        // (a request of a burst never starts on a budget a success freed: ConcurrencyTests' guesses with the right password).
+        var signedIn = responses.Count(response => response.Status == 200);
+        Assert.InRange(signedIn, 1, logins);
+        Assert.All(responses.Where(response => response.Status != 200), response =>
+        {
+            Assert.Equal(503, response.Status);
+            Assert.EndsWith("/busy", response.Json.GetProperty("type").GetString(), StringComparison.Ordinal);
+            Assert.Equal("1", response.Header("Retry-After"));
+        });
+        Assert.Equal(signedIn, Checks - before);
         // And the successes cleared the count: the next wrong guesses get the whole budget.
         var after = Checks;
         for (var i = 0; i < LoginThrottle.MaxAttempts; i++)

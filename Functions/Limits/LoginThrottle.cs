@@ -12,8 +12,9 @@ namespace Serverless.Functions.Limits;
 /// against one stale count: of the requests that read the same row, one write lands and the others read the row again and
 /// try once more on top of it (no hash for a lost race). A burst therefore gets no more verifications than a sequence, and
 /// a request that lost a race is answered as the count stands, not refused for the race. A request that finds the budget
-/// spent only by checks still under way on this instance that have all gone well so far (two tabs logging in at once)
-/// waits for them instead of being refused: a success clears the count (<see cref="MaxContentionWait"/> bounds the wait).
+/// spent only by checks still under way on this instance that have all gone well so far (two tabs logging in at once) is
+/// told to retry in a second (503 busy) rather than "too many attempts"; it is never checked in that burst, since a success
+/// clearing the count must not open the budget to the guesses sent with it.
 /// </remarks>
 public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
 {
@@ -22,9 +23,6 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
 
     /// <summary>What a request is told to wait when contention on the account outlasted its tries: the checks under way are over by then.</summary>
     public static readonly TimeSpan LostRace = TimeSpan.FromSeconds(1);
-
-    /// <summary>How long a login waits, in all, for parallel checks of its account to end before it is answered as the count stands.</summary>
-    public static readonly TimeSpan MaxContentionWait = TimeSpan.FromSeconds(5);
 
     /// <summary>How long after the last check here ended a spent row may still be waiting for that check's clear to land.</summary>
     private static readonly TimeSpan ClearGrace = TimeSpan.FromSeconds(1);
@@ -92,7 +90,6 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
 
     public void Ended(string accountKey, bool failed)
     {
-        TaskCompletionSource? ended = null;
         lock (checks)
         {
             if (checks.TryGetValue(accountKey, out var entry))
@@ -103,53 +100,21 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
                 {
                     entry.LastFailure = Now();
                 }
-
-                if (entry.UnderWay == 0)
-                {
-                    (ended, entry.Ended) = (entry.Ended, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                }
             }
         }
-
-        ended?.TrySetResult();
     }
 
     /// <summary>
-    /// For a request that found the budget spent as <paramref name="read"/>: waits (at most <paramref name="bound"/>) until the
-    /// checks of the account under way here have all ended, and true when the row is worth reading again because every check here in
-    /// its window went well (a success clears it). False at once when a check failed in the window, or when no check of the
-    /// account is under way or just ended here (the attempts were spent elsewhere, or long ago): the budget is spent.
+    /// For a request that found the budget spent as <paramref name="read"/>: true when the spent attempts may be only checks
+    /// of the account under way here (or just ended, their clear still landing) and none failed in the window, so a retry
+    /// in a second may find the count cleared; false when a check failed or the attempts were spent elsewhere or long ago.
     /// </summary>
-    public async Task<bool> MayClearSoonAsync(string accountKey, ThrottleState read, TimeSpan bound, CancellationToken cancellationToken)
+    public bool HeldByChecksUnderWay(string accountKey, ThrottleState read)
     {
-        Task ended;
         lock (checks)
         {
-            if (!checks.TryGetValue(accountKey, out var entry) || entry.LastFailure >= read.WindowStart)
-            {
-                return false;
-            }
-
-            if (entry.UnderWay == 0)
-            {
-                return Stopwatch.GetElapsedTime(entry.LastEnded) < ClearGrace;
-            }
-
-            ended = entry.Ended.Task;
-        }
-
-        try
-        {
-            await ended.WaitAsync(bound, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-
-        lock (checks)
-        {
-            return !checks.TryGetValue(accountKey, out var entry) || entry.LastFailure < read.WindowStart;
+            return checks.TryGetValue(accountKey, out var entry) && entry.LastFailure < read.WindowStart
+                && (entry.UnderWay > 0 || Stopwatch.GetElapsedTime(entry.LastEnded) < ClearGrace);
         }
     }
 
@@ -160,6 +125,5 @@ public sealed class LoginThrottle(LoginThrottleStore store, TimeProvider clock)
         public int UnderWay;
         public long LastEnded;
         public DateTime LastFailure = DateTime.MinValue;
-        public TaskCompletionSource Ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

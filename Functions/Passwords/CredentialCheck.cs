@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Limits;
@@ -47,21 +46,16 @@ public sealed partial class CredentialCheck(
     {
         // The account's row and its throttle row in one request; the throttle decides before any hashing is done.
         var (user, read) = await users.FindForLoginAsync(accountKey, cancellationToken);
-        var started = Stopwatch.GetTimestamp();
         for (var attempt = 0; attempt < MaxReservationAttempts; attempt++)
         {
             if (throttle.RetryAfter(read) is { } wait)
             {
-                // Spent, but perhaps only by parallel logins of the account here that may all succeed (two tabs): wait for them.
-                var left = LoginThrottle.MaxContentionWait - Stopwatch.GetElapsedTime(started);
-                if (left <= TimeSpan.Zero || !await throttle.MayClearSoonAsync(accountKey, read!, left, cancellationToken))
-                {
-                    return new CredentialResult.Throttled(wait);
-                }
-
-                await BackoffAsync(attempt, cancellationToken);
-                read = await throttle.ReadAsync(accountKey, cancellationToken);
-                continue;
+                // Spent, but perhaps only by parallel logins of the account here that may all succeed (two tabs): a retry in
+                // a second finds out. Never checked now: a success clearing the count must not open the budget to the rest
+                // of a burst of guesses sent with it.
+                return throttle.HeldByChecksUnderWay(accountKey, read!)
+                    ? new CredentialResult.Busy(LoginThrottle.LostRace)
+                    : new CredentialResult.Throttled(wait);
             }
 
             // A slot before the reservation: a request the instance cannot hash for must not spend one of the account's attempts.
@@ -83,9 +77,16 @@ public sealed partial class CredentialCheck(
                 }
             }
 
-            // Another request changed the row first: not a reason to refuse this one. Read it again and try on top of it.
+            // Another request changed the row first: not a reason to refuse this one. Read it again and try on top of it,
+            // unless a success cleared the count meanwhile (fewer attempts than before): a request of the same burst must
+            // not start on the fresh budget, or a guess sent with the right password would get five more checks.
             await BackoffAsync(attempt, cancellationToken);
+            var before = read?.Attempts ?? 0;
             read = await throttle.ReadAsync(accountKey, cancellationToken);
+            if ((read?.Attempts ?? 0) <= before)
+            {
+                return new CredentialResult.Busy(LoginThrottle.LostRace);
+            }
         }
 
         // Contention on the account outlasted the tries: nothing was hashed, and a retry shortly will find it calmer.
