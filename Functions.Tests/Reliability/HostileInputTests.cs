@@ -238,6 +238,11 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
         // Still a valid email after some hostile changes: 200 (a challenge and its count are stored), or 409, or 429 once the
         // client's ceremonies are spent.
         "PasskeySignupOptions" => (new() { ["email"] = AccountsTestExtensions.UniqueEmail("hostile"), ["displayName"] = "Ada" }, [200, 400, 409, 429]),
+        // Two-step sign-in: a wrong password (each counts as a failed login), a code of no live set-up, a token never issued.
+        "MfaTotpEnrol" => (new() { ["password"] = "a wrong password, of course" }, [400, 429]),
+        "MfaTotpDisable" or "MfaRecoveryCodes" => (new() { ["password"] = "a wrong password, of course", ["code"] = "123456" }, [400, 429]),
+        "MfaTotpConfirm" => (new() { ["code"] = "123456" }, [400]),
+        "LoginMfa" => (new() { ["mfaToken"] = "not-a-token", ["code"] = "123456" }, [400, 401]),
         _ => throw new InvalidOperationException($"No valid body for {function}: add one so hostile bodies reach it."),
     };
 
