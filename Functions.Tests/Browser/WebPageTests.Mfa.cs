@@ -1,4 +1,3 @@
-using Microsoft.Playwright;
 using Serverless.Functions.Tests.Mfa;
 using Serverless.Functions.Tests.Support;
 using static Microsoft.Playwright.Assertions;
