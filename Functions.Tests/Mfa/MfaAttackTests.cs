@@ -216,6 +216,27 @@ public sealed class MfaAttackTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_uses_of_one_recovery_code_read_at_once_cannot_both_land()
+    {
+        // Parallel requests rarely both get this far (a success clears the throttle, and a request that lost the race to
+        // reserve is then told "busy"): this is the last guard, the settings row written under the ETag both read.
+        var user = await app.NewUserAsync("recovery-etag");
+        var (_, recovery) = await app.TurnOnAsync(user, clock);
+        var store = app.Services.GetRequiredService<MfaStore>();
+        var key = app.AccountKey(user.Email);
+        var (_, rows) = await store.ReadAsync(key, [MfaStore.TotpRowKey], TestContext.Current.CancellationToken);
+        var read = MfaStore.TotpOf(rows)!;
+        var hash = RecoveryCodes.HashOf(recovery[0])!;
+        var used = read with { RecoveryHashes = [.. read.RecoveryHashes.Where(stored => stored != hash)] };
+
+        var first = await store.TrySubmitAsync([MfaStore.UpdateTotpAction(key, used)], null, TestContext.Current.CancellationToken);
+        var second = await store.TrySubmitAsync([MfaStore.UpdateTotpAction(key, used)], null, TestContext.Current.CancellationToken);
+
+        Assert.True(first);
+        Assert.False(second);
+    }
+
+    [Fact]
     public async Task An_expired_mfa_token_is_401_even_with_the_right_code()
     {
         var user = await app.NewUserAsync("expired");

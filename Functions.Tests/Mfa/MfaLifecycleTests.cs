@@ -81,6 +81,8 @@ public sealed class MfaLifecycleTests(AzuriteFixture azurite) : IAsyncLifetime
         var stored = row.GetString("Secret")!;
         var keyId = TotpKey.From(Encoding.UTF8.GetBytes(TestApp.TestTotpSecretKey)).Id;
         Assert.StartsWith(keyId + ".", stored, StringComparison.Ordinal);
+        var sealedBytes = System.Buffers.Text.Base64Url.DecodeFromChars(stored.AsSpan(keyId.Length + 1));
+        Assert.True(sealedBytes.AsSpan().IndexOf(secret) < 0, "The secret's bytes are in the stored value.");
         var everything = string.Join(" ", row.Select(pair => pair.Value?.ToString()));
         Assert.DoesNotContain(Convert.ToBase64String(secret), everything, StringComparison.Ordinal);
         Assert.DoesNotContain(OtpNet.Base32Encoding.ToString(secret), everything, StringComparison.OrdinalIgnoreCase);
