@@ -10,6 +10,7 @@ using Serverless.Functions.Http;
 using Serverless.Functions.Items;
 using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
+using Serverless.Functions.Mfa;
 using Serverless.Functions.OpenApi;
 using Serverless.Functions.Passkeys;
 using Serverless.Functions.Passwords;
@@ -77,6 +78,15 @@ public static class AppComposition
         services.AddSingleton<PasskeyStore>();
         services.AddSingleton<PasskeyCeremonies>();
         services.AddSingleton<PasskeyService>();
+
+        // Two-step sign-in (Mfa/): the secrets' key checked now; its rows live in the account's partition of Users.
+        services.AddSingleton(MfaOptions.FromConfiguration(configuration));
+        services.AddSingleton<TotpSecretProtector>();
+        services.AddSingleton<TotpCodes>();
+        services.AddSingleton<MfaStore>();
+        services.AddSingleton<MfaNotices>();
+        services.AddSingleton<SignInCompletion>();
+        services.AddSingleton<MfaService>();
 
         // Items.
         services.AddSingleton<ItemCursor>();

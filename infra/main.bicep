@@ -59,12 +59,26 @@ param existingIdentifierHashKey string = ''
 @description('Fresh account-key secret for the first deployment. Leave the default.')
 param generatedIdentifierHashKey string = '${newGuid()}${newGuid()}${newGuid()}'
 
+@secure()
+@description('The two-step sign-in secrets\' key already in the vault, read back by azd like the signing key; shorter than 32 characters means there is none yet.')
+param existingTotpSecretKey string = ''
+
+@description('Version of the auth-totp-secret-key secret before the last rotation (azd env AUTH_PREVIOUS_TOTP_KEY_VERSION). While set, secrets it encrypted still decrypt (each is encrypted again when next used); empty outside a rotation.')
+param previousTotpKeyVersion string = ''
+
+// The key that encrypts authenticator secrets at rest (Auth:TotpSecretKey, docs/mfa.md), generated like the signing key.
+@secure()
+@description('Fresh key for the two-step sign-in secrets for the first deployment. Leave the default.')
+param generatedTotpSecretKey string = '${newGuid()}${newGuid()}${newGuid()}'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var deploymentContainerName = 'app-package'
 var signingKeySecretName = 'auth-signing-key'
 var identifierHashKeySecretName = 'auth-identifier-hash-key'
+var totpSecretKeySecretName = 'auth-totp-secret-key'
+var totpSecretKey = length(existingTotpSecretKey) >= 32 ? existingTotpSecretKey : generatedTotpSecretKey
 var identifierHashKey = length(existingIdentifierHashKey) >= 32 ? existingIdentifierHashKey : generatedIdentifierHashKey
 
 // Re-provisioning keeps the key in the vault instead of rotating it (and logging everyone out).
@@ -124,6 +138,9 @@ module keyVault 'modules/keyvault.bicep' = {
     previousSigningKeyVersion: previousSigningKeyVersion
     identifierHashKeySecretName: identifierHashKeySecretName
     identifierHashKey: identifierHashKey
+    totpSecretKeySecretName: totpSecretKeySecretName
+    totpSecretKey: totpSecretKey
+    previousTotpKeyVersion: previousTotpKeyVersion
   }
 }
 
@@ -186,6 +203,8 @@ module api 'modules/functionapp.bicep' = {
     signingKeyUri: keyVault.outputs.signingKeyUri
     previousSigningKeyUri: keyVault.outputs.previousSigningKeyUri
     identifierHashKeyUri: keyVault.outputs.identifierHashKeyUri
+    totpKeyUri: keyVault.outputs.totpKeyUri
+    previousTotpKeyUri: keyVault.outputs.previousTotpKeyUri
     allowedOrigins: union(['https://${web.outputs.defaultHostname}'], corsAllowedOrigins)
     mailEndpoint: communication.outputs.endpoint
     mailSenderAddress: communication.outputs.senderAddress

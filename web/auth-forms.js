@@ -4,6 +4,7 @@
 import { ApiError } from "./api.js";
 import { clearErrors, requireValue, resetForm, showApiError, showErrors, showPasskeyError } from "./forms.js";
 import { requestPasswordReset } from "./mail.js";
+import { showMfaStep } from "./mfa-panel.js";
 import { signInWithPasskey, signUpWithNewPasskey } from "./passkeys.js";
 import { confirmPasswordReset, currentUser, logIn, signUp } from "./session.js";
 import { whileBusy } from "./ui.js";
@@ -46,7 +47,8 @@ loginForm.addEventListener("submit", (event) => {
     requireValue(errors, "password", password, "Enter your password.");
     if (Object.keys(errors).length) return showErrors(loginForm, "login", errors);
     try {
-      await logIn({ email, password });
+      const answer = await logIn({ email, password });
+      if (answer.mfaRequired) showMfaStep(answer.mfaToken);
     } catch (error) {
       showApiError(loginForm, "login", error);
     }
@@ -200,7 +202,13 @@ newPasswordForm.addEventListener("submit", (event) => {
     passwordWasReset = true;
     try {
       // On 200 the session listener shows the items and announces the change.
-      await confirmPasswordReset({ token: resetToken, newPassword });
+      const answer = await confirmPasswordReset({ token: resetToken, newPassword });
+      if (answer.mfaRequired) {
+        // Two-step sign-in stays on after a reset: the new password signs in with a code.
+        passwordWasReset = false;
+        resetLinkForms();
+        showMfaStep(answer.mfaToken);
+      }
     } catch (error) {
       passwordWasReset = false;
       if (error instanceof ApiError && error.fieldErrors.token) return resetLinkSpent();

@@ -43,11 +43,20 @@ export function hasStoredSession() {
   return readRefreshToken() !== null;
 }
 
-/** Posts to a route whose answer is a new session (signup, login, passkey sign-in or signup) and starts it. */
+/**
+ * Posts to a route whose answer is a new session (signup, login, passkey sign-in or signup, the second sign-in step) and
+ * starts it. With two-step sign-in on, a password's answer is { mfaRequired, mfaToken } instead, and no session starts:
+ * the caller asks for a code (mfa-panel.js).
+ */
 async function signInThrough(path, body) {
   const { data } = await request("POST", path, { body });
+  if (data?.mfaRequired) return { mfaRequired: true, mfaToken: data.mfaToken };
   startSession(data, "signed-in");
+  return { mfaRequired: false };
 }
+
+/** The second step of a sign-in: the first step's mfaToken and a code (or a recovery code). */
+export const finishMfaSignIn = ({ mfaToken, code, recoveryCode }) => signInThrough("/auth/login/mfa", { mfaToken, code, recoveryCode });
 
 export const signUp = ({ email, password, displayName }) => signInThrough("/auth/signup", { email, password, displayName });
 
@@ -67,7 +76,9 @@ export const signUpWithPasskey = (credential) => signInThrough("/auth/signup/pas
 export async function confirmPasswordReset({ token, newPassword }) {
   if (inFlightRefresh) await inFlightRefresh.catch(() => {});
   const { data } = await request("POST", "/auth/password-reset/confirm", { body: { token, newPassword } });
+  if (data?.mfaRequired) return { mfaRequired: true, mfaToken: data.mfaToken };
   startSession(data, "signed-in");
+  return { mfaRequired: false };
 }
 
 /** On page load: trade a stored refresh token for a session. Rejects when that fails. */

@@ -3,12 +3,13 @@
 const $ = (id) => document.getElementById(id);
 
 const views = { loading: $("loading-view"), auth: $("auth-view"), items: $("items-view") };
-const authForms = { login: $("login-form"), signup: $("signup-form"), forgot: $("forgot-form"), reset: $("reset-form") };
+const authForms = { login: $("login-form"), signup: $("signup-form"), forgot: $("forgot-form"), reset: $("reset-form"), mfa: $("mfa-form") };
 const authTitles = {
   login: "Log in",
   signup: "Create an account",
   forgot: "Reset your password",
   reset: "Choose a new password",
+  mfa: "Two-step sign-in",
 };
 const pageDialogs = [$("edit-dialog"), $("confirm-dialog"), $("delete-account-dialog")];
 let statusTimer = 0;

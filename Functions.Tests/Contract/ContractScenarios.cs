@@ -19,7 +19,7 @@ public sealed record Exchange(string Scenario, string Method, string Path, TestR
 /// Drives every route of the API through <see cref="TestApp"/> to every status it can produce: successes, each kind of
 /// refused request, storage outages (a storage account that does not answer) and an unexpected error (a clock that throws).
 /// </summary>
-public sealed class ContractScenarios
+public sealed partial class ContractScenarios
 {
     private const string DeadStorage =
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;";
@@ -44,6 +44,11 @@ public sealed class ContractScenarios
             await scenarios.PasskeysAsync(app);
         }
 
+        await using (var app = TestApp.Create(connectionString, MfaClock))
+        {
+            await scenarios.MfaAsync(app);
+        }
+
         var mail = await Smtp4devServer.GetAsync();
         await using (var app = TestApp.Create(connectionString, mail.Settings))
         {
@@ -56,6 +61,7 @@ public sealed class ContractScenarios
             await scenarios.SessionOutagesAsync(down, ada);
             await scenarios.MailOutagesAsync(down, ada);
             await scenarios.PasskeyOutagesAsync(down, ada);
+            await scenarios.MfaOutagesAsync(down, ada);
         }
 
         await using (var broken = TestApp.Create(connectionString, configureServices: services => services.AddSingleton<TimeProvider>(new BrokenClock())))

@@ -43,6 +43,11 @@ public sealed class FunctionsMetadataTests
         ("POST", "auth/passkey"),
         ("POST", "auth/signup/passkey/options"),
         ("POST", "auth/signup/passkey"),
+        ("POST", "me/mfa/totp"),
+        ("POST", "me/mfa/totp/confirm"),
+        ("DELETE", "me/mfa/totp"),
+        ("POST", "me/mfa/recovery-codes"),
+        ("POST", "auth/login/mfa"),
     ];
 
     public static TheoryData<string, string> ApiRoutes => new(Documented);
@@ -50,7 +55,7 @@ public sealed class FunctionsMetadataTests
     // The routes anyone may call (docs/api.md's account entry routes and health, and the OpenAPI document); every other route needs a bearer token.
     private static readonly string[] AnonymousRoutes =
         ["auth/signup", "auth/login", "auth/refresh", "auth/logout", "health", "openapi.json", "auth/verify-email", "auth/password-reset", "auth/password-reset/confirm",
-         "auth/passkey/options", "auth/passkey", "auth/signup/passkey/options", "auth/signup/passkey"];
+         "auth/passkey/options", "auth/passkey", "auth/signup/passkey/options", "auth/signup/passkey", "auth/login/mfa"];
 
     [Theory]
     [MemberData(nameof(ApiRoutes))]

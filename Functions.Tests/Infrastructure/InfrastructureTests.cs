@@ -202,6 +202,24 @@ public sealed partial class InfrastructureTests(BicepTemplateFixture bicep) : IC
     }
 
     [Fact]
+    public void Totp_secret_key_is_a_key_vault_reference_read_back_and_rotatable_like_the_signing_key()
+    {
+        var settings = AppSettings();
+        var site = bicep.SingleResource(Sites);
+        var vault = bicep.SingleResource("Microsoft.KeyVault/vaults");
+        var parametersFile = bicep.ReadJsonFile("infra/main.parameters.json")["parameters"];
+
+        Assert.Contains("@Microsoft.KeyVault(SecretUri=", (string?)settings["Auth__TotpSecretKey"]);
+        Assert.Contains("parameters('totpKeyUri')", (string?)settings["Auth__TotpSecretKey"]);
+        Assert.Contains(".outputs.totpKeyUri.value", site.ModuleArgument("totpKeyUri"));
+        Assert.Contains("empty(parameters('previousTotpKeyUri'))", (string?)settings["Auth__PreviousTotpSecretKey"]);
+        Assert.Contains(".outputs.previousTotpKeyUri.value", site.ModuleArgument("previousTotpKeyUri"));
+        Assert.Contains(".secretUri, parameters('previousTotpKeyVersion'))", ArmJson.Text(vault.Template["outputs"]?["previousTotpKeyUri"]?["value"]));
+        Assert.Contains("auth-totp-secret-key", (string?)parametersFile?["existingTotpSecretKey"]?["value"]);
+        Assert.Equal("${AUTH_PREVIOUS_TOTP_KEY_VERSION}", (string?)parametersFile?["previousTotpKeyVersion"]?["value"]);
+    }
+
+    [Fact]
     public void Identifier_hash_key_is_a_key_vault_reference_generated_once_and_always_read_back()
     {
         var settings = AppSettings();

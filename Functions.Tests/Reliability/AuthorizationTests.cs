@@ -33,7 +33,7 @@ public sealed class AuthorizationTests(RoutesFixture routes) : IClassFixture<Rou
     public void The_protected_functions_are_the_account_and_item_routes()
     {
         Assert.Equal(["ChangePassword", "CreateItem", "DeleteAccount", "DeleteItem", "DeletePasskey", "EndAllSessions", "EndSession", "GetItem", "ListItems",
-            "ListPasskeys", "ListSessions", "Me", "PasskeyRegistrationOptions", "RegisterPasskey", "RenamePasskey", "SendVerificationEmail", "UpdateItem"],
+            "ListPasskeys", "ListSessions", "Me", "MfaRecoveryCodes", "MfaTotpConfirm", "MfaTotpDisable", "MfaTotpEnrol", "PasskeyRegistrationOptions", "RegisterPasskey", "RenamePasskey", "SendVerificationEmail", "UpdateItem"],
             ProtectedFunctionNames.Order());
     }
 

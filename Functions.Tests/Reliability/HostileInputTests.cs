@@ -49,9 +49,10 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
             var response = await RawRequests.SendAsync(app, request.Method, request.Path, body.Bytes, body.ContentType,
                 request.NeedsToken ? owner.User.AccessToken : null, body.DeclareLength);
             sent++;
-            // A login attempt is counted even when refused: the account's throttle row in Users, the address's failures in ClientLimits.
+            // A login attempt is counted even when refused: the account's throttle row in Users, the address's failures in ClientLimits
+            // (the routes that check the password again count a wrong one as a login does).
             var writes = storageRequests.Requests.Where(line => !line.StartsWith("GET", StringComparison.Ordinal)
-                && !(function is "Login" or "ChangePassword" or "DeleteAccount" && (line.Contains(AppTables.Users, StringComparison.Ordinal) || line.Contains(AppTables.ClientLimits, StringComparison.Ordinal)))).ToList();
+                && !(function is "Login" or "ChangePassword" or "DeleteAccount" or "MfaTotpEnrol" or "MfaTotpDisable" or "MfaRecoveryCodes" && (line.Contains(AppTables.Users, StringComparison.Ordinal) || line.Contains(AppTables.ClientLimits, StringComparison.Ordinal)))).ToList();
             if (!expected.Contains(response.Status))
             {
                 failures.Add($"{body}: expected {string.Join(" or ", expected)}, got {response}");
@@ -238,6 +239,11 @@ public sealed class HostileInputTests(RoutesFixture routes) : IClassFixture<Rout
         // Still a valid email after some hostile changes: 200 (a challenge and its count are stored), or 409, or 429 once the
         // client's ceremonies are spent.
         "PasskeySignupOptions" => (new() { ["email"] = AccountsTestExtensions.UniqueEmail("hostile"), ["displayName"] = "Ada" }, [200, 400, 409, 429]),
+        // Two-step sign-in: a wrong password (each counts as a failed login), a code of no live set-up, a token never issued.
+        "MfaTotpEnrol" => (new() { ["password"] = "a wrong password, of course" }, [400, 429]),
+        "MfaTotpDisable" or "MfaRecoveryCodes" => (new() { ["password"] = "a wrong password, of course", ["code"] = "123456" }, [400, 429]),
+        "MfaTotpConfirm" => (new() { ["code"] = "123456" }, [400]),
+        "LoginMfa" => (new() { ["mfaToken"] = "not-a-token", ["code"] = "123456" }, [400, 401]),
         _ => throw new InvalidOperationException($"No valid body for {function}: add one so hostile bodies reach it."),
     };
 

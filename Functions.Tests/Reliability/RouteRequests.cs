@@ -148,6 +148,15 @@ public static class RouteRequests
             "PasskeySignIn" => Post(route, "/api/auth/passkey", 401, new { credential = Assertion() }),
             "PasskeySignupOptions" => Post(route, "/api/auth/signup/passkey/options", 200, new { email = f.NewEmail }),
             "PasskeySignup" => Post(route, "/api/auth/signup/passkey", 400, new { credential = Attestation(CeremonyPurpose.Signup) }),
+            // Two-step sign-in is off for the walk's user: a set-up starts (the password is right), a confirm without a
+            // code that verifies is refused, turning off and new codes find it off after the proof, and a well-formed
+            // mfa token that was never issued is refused after the account's read.
+            "MfaTotpEnrol" => Post(route, "/api/me/mfa/totp", 200, new { password = AccountsTestExtensions.GoodPassword }),
+            "MfaTotpConfirm" => Post(route, "/api/me/mfa/totp/confirm", 400, new { code = "000000" }),
+            "MfaTotpDisable" => new RouteRequest(route.Name, "DELETE", "/api/me/mfa/totp", 409,
+                JsonSerializer.Serialize(new { password = AccountsTestExtensions.GoodPassword, code = "123456" })),
+            "MfaRecoveryCodes" => Post(route, "/api/me/mfa/recovery-codes", 409, new { password = AccountsTestExtensions.GoodPassword, code = "123456" }),
+            "LoginMfa" => Post(route, "/api/auth/login/mfa", 401, new { mfaToken = Functions.Mfa.MfaToken.New(Functions.Mfa.MfaToken.New("unused").Secret).ToString(), code = "123456" }),
             _ => throw new InvalidOperationException(
                 $"No reliability request for function {route.Name}: add one to {nameof(RouteRequests)} so the suites cover it."),
         };

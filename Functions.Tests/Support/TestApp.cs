@@ -65,6 +65,7 @@ public sealed class TestApp : IAsyncDisposable
         ["AzureWebJobsStorage"] = connectionString,
         ["Auth:SigningKey"] = TestSigningKey,
         ["Auth:IdentifierHashKey"] = TestIdentifierHashKey,
+        ["Auth:TotpSecretKey"] = TestTotpSecretKey,
         ["Auth:Issuer"] = "serverless-tests",
         ["Auth:Audience"] = "serverless-tests",
         // Mail goes nowhere unless a test points it at smtp4dev (Smtp4devServer): nothing listens on the discard port, so a
@@ -78,6 +79,8 @@ public sealed class TestApp : IAsyncDisposable
     };
 
     public const string TestIdentifierHashKey = "tests-only-identifier-hash-key-0123456789-abcdefghijklmnop";
+
+    public const string TestTotpSecretKey = "tests-only-totp-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 
     public const string TestSigningKey = "tests-only-signing-key-long-enough-for-hs512-too-0123456789-abcdefghijklmnop";
 

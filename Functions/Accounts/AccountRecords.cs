@@ -11,9 +11,10 @@ public sealed record UserView(string Id, string Email, string? DisplayName, Date
 
 /// <summary>
 /// The signed-in user as <c>GET /api/me</c> shows them: the user, and whether the account has a password (an account made
-/// with a passkey has none until a reset sets one), so a client knows which proof to ask for before deleting it.
+/// with a passkey has none until a reset sets one), so a client knows which proof to ask for before deleting it, and
+/// whether two-step sign-in is on.
 /// </summary>
-public sealed record ProfileView(string Id, string Email, string? DisplayName, DateTime CreatedAt, bool EmailVerified, bool HasPassword);
+public sealed record ProfileView(string Id, string Email, string? DisplayName, DateTime CreatedAt, bool EmailVerified, bool HasPassword, bool MfaEnabled);
 
 public sealed record Session(UserView User, string AccessToken, string TokenType, int ExpiresIn, string RefreshToken, int RefreshExpiresIn);
 
@@ -21,6 +22,9 @@ public sealed record Session(UserView User, string AccessToken, string TokenType
 public abstract record AccountOutcome
 {
     public sealed record SignedIn(Session Session) : AccountOutcome;
+
+    /// <summary>The first factor was right and two-step sign-in is on: no session yet (Mfa/SignInCompletion).</summary>
+    public sealed record MfaRequired(Mfa.MfaChallenge Challenge) : AccountOutcome;
 
     public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : AccountOutcome;
 

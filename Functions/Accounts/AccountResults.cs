@@ -10,6 +10,7 @@ public static class AccountResults
     public static ApiResult ToResult(this AccountOutcome outcome, HttpContext httpContext, int successStatus = StatusCodes.Status200OK) => outcome switch
     {
         AccountOutcome.SignedIn signedIn => ApiResult.Json(successStatus, signedIn.Session, ApiJson.Default.Session).WithHeader("Cache-Control", "no-store"),
+        AccountOutcome.MfaRequired mfa => ApiResult.Json(StatusCodes.Status200OK, mfa.Challenge, ApiJson.Default.MfaChallenge).WithHeader("Cache-Control", "no-store"),
         AccountOutcome.Invalid invalid => Problems.Validation(httpContext, invalid.Errors),
         AccountOutcome.EmailTaken => Problems.Create(httpContext, StatusCodes.Status409Conflict, "email-taken",
             "This email is already registered.", "Log in instead, or use another email address."),

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Functions.Items;
 using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
+using Serverless.Functions.Mfa;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
@@ -25,6 +26,7 @@ public sealed partial class AccountService(
     TimeProvider clock,
     AppMetrics metrics,
     MailDelivery mail,
+    SignInCompletion signIns,
     ILogger<AccountService> logger)
 {
     public const int MaxDisplayNameLength = 64;
@@ -133,8 +135,8 @@ public sealed partial class AccountService(
             case CredentialResult.Verified { User: var user, Reservation: var reserved }:
                 LogLoggedIn(logger, user.Id, TraceContext.CurrentTraceId);
                 metrics.LoginAttempted(LoginOutcome.Success);
-                return new AccountOutcome.SignedIn(await sessions.StartAsync(ViewOf(user), user.AccountKey, userAgent, cancellationToken,
-                    reserved is null ? null : [LoginThrottleStore.ClearAction(accountKey, reserved)]));
+                // A session, or (two-step sign-in on) the mfaRequired answer, which leaves the attempt counted until the second step.
+                return await signIns.CompleteAsync(user, userAgent, reserved is null ? [] : [LoginThrottleStore.ClearAction(accountKey, reserved)], cancellationToken);
             default:
                 // The failure was counted for the client while the hash slot was still held (VerifyAsync).
                 LogLoginFailed(logger, AccountKeys.Hint(accountKey), TraceContext.CurrentTraceId);
@@ -178,7 +180,7 @@ public sealed partial class AccountService(
     {
         var user = await users.FindAsync(caller.AccountKey, cancellationToken);
         return user is not null && user.Id == caller.UserId
-            ? new ProfileView(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified, user.HasPassword)
+            ? new ProfileView(user.Id, user.Email, user.DisplayName, user.CreatedAt, user.EmailVerified, user.HasPassword, user.MfaEnabled)
             : null;
     }
 

@@ -68,7 +68,7 @@ public sealed record AuthOptions
     }
 
     // Null when the setting is absent or empty; otherwise checked as strictly as the signing key.
-    private static byte[]? SecretFrom(IConfigurationSection section, string name)
+    internal static byte[]? SecretFrom(IConfigurationSection section, string name)
     {
         var key = section[name];
         if (string.IsNullOrEmpty(key))

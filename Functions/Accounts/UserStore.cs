@@ -9,6 +9,9 @@ public sealed record UserRecord(string Id, string AccountKey, string Email, stri
 {
     public bool EmailVerified { get; init; }
 
+    /// <summary>Two-step sign-in is on (Mfa/): a password is not enough to sign in.</summary>
+    public bool MfaEnabled { get; init; }
+
     public ETag ETag { get; init; }
 
     /// <summary>False for an account made with a passkey, until a password reset sets one.</summary>
@@ -157,6 +160,7 @@ public sealed class UserStore(AppTables tables)
         public string PasswordHash { get; set; } = "";
 
         public bool EmailVerified { get; set; }
+        public bool MfaEnabled { get; set; }
         public DateTime CreatedAt { get; set; }
 
         public static UserEntity From(UserRecord user) => new()
@@ -168,6 +172,7 @@ public sealed class UserStore(AppTables tables)
             DisplayName = user.DisplayName,
             PasswordHash = user.PasswordHash,
             EmailVerified = user.EmailVerified,
+            MfaEnabled = user.MfaEnabled,
             CreatedAt = user.CreatedAt,
         };
 
@@ -177,6 +182,7 @@ public sealed class UserStore(AppTables tables)
             row.GetString(nameof(PasswordHash)) ?? "", row.GetDateTimeOffset(nameof(CreatedAt))?.UtcDateTime ?? default)
         {
             EmailVerified = row.GetBoolean(nameof(EmailVerified)) ?? false,
+            MfaEnabled = row.GetBoolean(nameof(MfaEnabled)) ?? false,
             ETag = row.ETag,
         };
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Serverless.Functions.Items;
 using Serverless.Functions.Limits;
 using Serverless.Functions.Mail;
+using Serverless.Functions.Mfa;
 using Serverless.Functions.Passkeys;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Storage;
@@ -41,6 +42,8 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore 
         new("login-throttle", now => $"RowKey eq {LoginThrottleStore.RowKey} and LastAttempt lt {now - LoginThrottle.Window}"),
         new("mail-token", now => $"RowKey gt {MailToken.RowKeyPrefixAll} and RowKey lt {"mailtoken."} and ExpiresAt lt {now}"),
         new("mail-limit", now => $"RowKey gt {MailStore.LimitRowKeyPrefix} and RowKey lt {"maillimit."} and WindowStart lt {now - MailStore.LongestLimitWindow}"),
+        new("mfa-pending", now => $"RowKey eq {MfaStore.PendingRowKey} and ExpiresAt lt {now}"),
+        new("mfa-token", now => $"RowKey gt {MfaToken.RowKeyPrefix} and RowKey lt {"mfatoken."} and ExpiresAt lt {now}"),
     ];
 
     /// <summary>
@@ -115,6 +118,8 @@ public sealed partial class ExpiredRowsCleanup(AppTables tables, ChallengeStore 
         : rowKey.StartsWith(MailToken.RowKeyPrefixAll, StringComparison.Ordinal) ? "mail-token"
         : rowKey.StartsWith(MailStore.LimitRowKeyPrefix, StringComparison.Ordinal) ? "mail-limit"
         : rowKey.StartsWith(MailStore.OutboxPrefix, StringComparison.Ordinal) ? StuckOutbox.Kind
+        : rowKey == MfaStore.PendingRowKey ? "mfa-pending"
+        : rowKey.StartsWith(MfaToken.RowKeyPrefix, StringComparison.Ordinal) ? "mfa-token"
         : "other";
 
     [LoggerMessage(Level = LogLevel.Information,

@@ -43,4 +43,10 @@ namespace Serverless.Functions.Http;
 [JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyRenameRequest))]
 [JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyView))]
 [JsonSerializable(typeof(Serverless.Functions.Passkeys.PasskeyList))]
+[JsonSerializable(typeof(Serverless.Functions.Mfa.MfaChallenge))]
+[JsonSerializable(typeof(Serverless.Functions.Mfa.MfaProofRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Mfa.TotpConfirmRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Mfa.MfaLoginRequest))]
+[JsonSerializable(typeof(Serverless.Functions.Mfa.TotpEnrolment))]
+[JsonSerializable(typeof(Serverless.Functions.Mfa.RecoveryCodeList))]
 public sealed partial class ApiJson : JsonSerializerContext;

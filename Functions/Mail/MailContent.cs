@@ -19,8 +19,32 @@ public sealed class MailContent(MailOptions options)
             $"Someone, hopefully you, asked to reset the password of the {options.ProductName} account of this email address. Open this link to choose a new password:",
             "Choose a new password", Link("reset", token), MailTokens.ResetLifetime,
             "If this wasn't you, ignore this mail: your password stays as it is."),
+        MailPurpose.MfaOn => Notice(to, $"Two-step sign-in was turned on for your {options.ProductName} account",
+            "Two-step sign-in was turned on: signing in now takes your password and a code from your authenticator app. Your other sessions were signed out."),
+        MailPurpose.MfaOff => Notice(to, $"Two-step sign-in was turned off for your {options.ProductName} account",
+            "Two-step sign-in was turned off: your password alone signs in now. Your other sessions were signed out."),
+        MailPurpose.MfaRecoveryCodes => Notice(to, $"New recovery codes for your {options.ProductName} account",
+            "New recovery codes were made for two-step sign-in; the old ones no longer work. Your other sessions were signed out."),
         _ => throw new ArgumentOutOfRangeException(nameof(purpose)),
     };
+
+    // A security notice: what happened, and what to do if it was not the owner; no link to follow.
+    private MailMessage Notice(string to, string subject, string what)
+    {
+        var notYou = "If this wasn't you, reset your password now from the sign-in page and check your two-step sign-in settings.";
+        var plain = $"{what}\n\n{notYou}\n\n{options.ProductName}\n";
+        var e = (string text) => WebUtility.HtmlEncode(text);
+        var html = $"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>{e(subject)}</title></head>
+            <body style="font-family: sans-serif; line-height: 1.5">
+            <p>{e(what)}</p>
+            <p>{e(notYou)}</p>
+            <p>{e(options.ProductName)}</p>
+            </body></html>
+            """;
+        return new MailMessage(to, subject, plain, html);
+    }
 
     // The token is base64url and the fragment never reaches a server's logs.
     private string Link(string fragment, MailToken token) => $"{options.PageOrigin.GetLeftPart(UriPartial.Authority)}/#{fragment}={token}";

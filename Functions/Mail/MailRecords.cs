@@ -18,7 +18,8 @@ public abstract record MailOutcome
 
     public sealed record Verified : MailOutcome;
 
-    public sealed record PasswordReset(Session Session) : MailOutcome;
+    /// <summary>The password is reset; the answer is the sign-in's (a session, or the mfaRequired answer when two-step sign-in is on).</summary>
+    public sealed record PasswordReset(AccountOutcome SignIn) : MailOutcome;
 
     public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : MailOutcome;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Serverless.Functions.Accounts;
 using Serverless.Functions.Http;
 
 namespace Serverless.Functions.Mail;
@@ -12,7 +13,7 @@ public static class MailResults
         MailOutcome.Accepted accepted => ApiResult.Json(StatusCodes.Status202Accepted, new MailAccepted("accepted", accepted.Detail), ApiJson.Default.MailAccepted)
             .WithHeader("Cache-Control", "no-store"),
         MailOutcome.Verified => ApiResult.Empty(StatusCodes.Status204NoContent),
-        MailOutcome.PasswordReset reset => ApiResult.Json(StatusCodes.Status200OK, reset.Session, ApiJson.Default.Session).WithHeader("Cache-Control", "no-store"),
+        MailOutcome.PasswordReset reset => reset.SignIn.ToResult(httpContext),
         MailOutcome.Invalid invalid => Problems.Validation(httpContext, invalid.Errors),
         MailOutcome.BadToken => Problems.Validation(httpContext,
             new Dictionary<string, string[]> { ["token"] = ["The link is unknown, already used or expired; ask for a new mail."] }),

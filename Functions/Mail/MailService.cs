@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Serverless.Functions.Accounts;
 using Serverless.Functions.Limits;
+using Serverless.Functions.Mfa;
 using Serverless.Functions.Passwords;
 using Serverless.Functions.Sessions;
 using Serverless.Functions.Telemetry;
@@ -14,13 +15,13 @@ namespace Serverless.Functions.Mail;
 public sealed partial class MailService(
     MailStore store,
     MailDelivery delivery,
-    SessionService sessions,
     SessionStore sessionStore,
     LoginThrottle throttle,
     AccountKeys accountKeys,
     PasswordPolicy passwordPolicy,
     PasswordHasher hasher,
     MailOptions options,
+    SignInCompletion signIns,
     TimeProvider clock,
     ILogger<MailService> logger) : IDisposable
 {
@@ -151,9 +152,11 @@ public sealed partial class MailService(
 
         // Whoever else held a session loses it: the token is spent, the password replaced, the sessions ended and the new
         // one started in one entity-group transaction (sessions beyond what fits in the batch are ended just before).
+        // The sign-in is decided as every sign-in's is: with two-step sign-in on, a reset does not sign in past it (the
+        // batch then holds an mfa token instead of the session, bound to the new password).
         var reset = user with { PasswordHash = passwordHash, EmailVerified = true };
-        var opened = sessions.Open(new UserView(reset.Id, reset.Email, reset.DisplayName, reset.CreatedAt, EmailVerified: true), reset.AccountKey, userAgent);
-        var alongside = MailStore.SpendActions(stored, passwordHash).Append(SessionStore.InsertAction(opened.Row)).ToList();
+        var signIn = signIns.Prepare(reset, userAgent);
+        var alongside = MailStore.SpendActions(stored, passwordHash).Append(signIn.Row).ToList();
         if (await sessionStore.EndAllAsync(user.AccountKey, alongside, cancellationToken) is not { } ended)
         {
             return new MailOutcome.BadToken();
@@ -166,7 +169,7 @@ public sealed partial class MailService(
         }
 
         LogPasswordReset(logger, user.Id, ended, TraceContext.CurrentTraceId);
-        return new MailOutcome.PasswordReset(opened.Answer);
+        return new MailOutcome.PasswordReset(signIn.Answer);
     }
 
     public void Dispose() => resetsPerClient.Dispose();

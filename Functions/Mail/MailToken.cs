@@ -8,6 +8,11 @@ public enum MailPurpose
 {
     Verify,
     Reset,
+
+    /// <summary>Security notices of two-step sign-in (Mfa/MfaNotices): no link; their token row is never accepted anywhere.</summary>
+    MfaOn,
+    MfaOff,
+    MfaRecoveryCodes,
 }
 
 /// <summary>

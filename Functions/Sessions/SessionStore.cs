@@ -149,16 +149,18 @@ public sealed class SessionStore(AppTables tables)
     /// right after it landed (never before: a caller whose writes fail, e.g. a confirm that lost its token to a parallel
     /// one, must not end the winner's new session).
     /// Returns how many sessions were ended, or null when one of <paramref name="alongside"/> met a concurrent change
-    /// (conflict, precondition, gone), so that this batch wrote nothing.
+    /// (conflict, precondition, gone), so that this batch wrote nothing. With <paramref name="keep"/>, that one session (the
+    /// caller's own) is left as it is.
     /// </summary>
-    public async Task<int?> EndAllAsync(string accountKey, IReadOnlyList<TableTransactionAction> alongside, CancellationToken cancellationToken)
+    public async Task<int?> EndAllAsync(string accountKey, IReadOnlyList<TableTransactionAction> alongside, CancellationToken cancellationToken,
+        string? keep = null)
     {
         var table = await tables.GetAsync(AppTables.Users, cancellationToken);
         for (var attempt = 1; ; attempt++)
         {
             var last = attempt >= MaxEndAllAttempts;
             var inTheBatch = last ? 0 : MaxBatchSize - alongside.Count;
-            var sessions = await ListAsync(accountKey, cancellationToken);
+            var sessions = (await ListAsync(accountKey, cancellationToken)).Where(session => session.SessionId != keep).ToList();
             if (!last)
             {
                 await DeleteAsync(sessions.Skip(inTheBatch), cancellationToken);

@@ -13,6 +13,8 @@ param identifierHashKeyUri string
 
 @description('Versioned URI of the signing key before the last rotation, or empty.')
 param previousSigningKeyUri string = ''
+param totpKeyUri string
+param previousTotpKeyUri string = ''
 
 @description('Azure Communication Services endpoint the app sends mail through (keyless).')
 param mailEndpoint string
@@ -121,6 +123,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Auth__SigningKey: '@Microsoft.KeyVault(SecretUri=${signingKeyUri})'
       // Empty outside a rotation; the app then accepts the current key only.
       Auth__PreviousSigningKey: empty(previousSigningKeyUri) ? '' : '@Microsoft.KeyVault(SecretUri=${previousSigningKeyUri})'
+      Auth__TotpSecretKey: '@Microsoft.KeyVault(SecretUri=${totpKeyUri})'
+      Auth__PreviousTotpSecretKey: empty(previousTotpKeyUri) ? '' : '@Microsoft.KeyVault(SecretUri=${previousTotpKeyUri})'
       Auth__IdentifierHashKey: '@Microsoft.KeyVault(SecretUri=${identifierHashKeyUri})'
       Auth__Issuer: 'https://${functionApp.properties.defaultHostName}'
       Auth__Audience: 'https://${functionApp.properties.defaultHostName}/api'

@@ -15,6 +15,14 @@ param identifierHashKeySecretName string
 @secure()
 @description('UTF-8 text of at least 32 bytes; the app reads it as Auth:IdentifierHashKey.')
 param identifierHashKey string
+param totpSecretKeySecretName string
+
+@secure()
+@description('UTF-8 text of at least 32 bytes; the app reads it as Auth:TotpSecretKey (it encrypts the two-step sign-in secrets).')
+param totpSecretKey string
+
+@description('An earlier version of the TOTP key secret, still decrypting during a rotation; empty for none.')
+param previousTotpKeyVersion string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
@@ -53,6 +61,14 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
       contentType: 'text/plain'
     }
   }
+
+  resource totpSecretKeySecret 'secrets' = {
+    name: totpSecretKeySecretName
+    properties: {
+      value: totpSecretKey
+      contentType: 'text/plain'
+    }
+  }
 }
 
 output name string = vault.name
@@ -61,3 +77,5 @@ output signingKeyUri string = vault::signingKeySecret.properties.secretUri
 // The earlier version by its version id (a versioned URI never changes), or empty outside a rotation.
 output previousSigningKeyUri string = empty(previousSigningKeyVersion) ? '' : '${vault::signingKeySecret.properties.secretUri}/${previousSigningKeyVersion}'
 output identifierHashKeyUri string = vault::identifierHashKeySecret.properties.secretUri
+output totpKeyUri string = vault::totpSecretKeySecret.properties.secretUri
+output previousTotpKeyUri string = empty(previousTotpKeyVersion) ? '' : '${vault::totpSecretKeySecret.properties.secretUri}/${previousTotpKeyVersion}'
