@@ -153,13 +153,28 @@ public sealed partial class MailService(
         // Whoever else held a session loses it: the token is spent, the password replaced, the sessions ended and the new
         // one started in one entity-group transaction (sessions beyond what fits in the batch are ended just before).
         // The sign-in is decided as every sign-in's is: with two-step sign-in on, a reset does not sign in past it (the
-        // batch then holds an mfa token instead of the session, bound to the new password).
-        var reset = user with { PasswordHash = passwordHash, EmailVerified = true };
-        var signIn = signIns.Prepare(reset, userAgent);
-        var alongside = MailStore.SpendActions(stored, passwordHash).Append(signIn.Row).ToList();
-        if (await sessionStore.EndAllAsync(user.AccountKey, alongside, cancellationToken) is not { } ended)
+        // batch then holds an mfa token instead of the session, bound to the new password). The batch holds the account
+        // row's ETag, so a change of the account since it was read (two-step sign-in turned on, above all) fails it; the
+        // confirm then reads once more and decides again on what it finds.
+        PreparedSignIn signIn;
+        int ended;
+        for (var attempt = 1; ; attempt++)
         {
-            return new MailOutcome.BadToken();
+            var reset = user with { PasswordHash = passwordHash, EmailVerified = true };
+            signIn = signIns.Prepare(reset, userAgent);
+            var alongside = MailStore.SpendActions(stored, passwordHash, user.ETag).Append(signIn.Row).ToList();
+            if (await sessionStore.EndAllAsync(user.AccountKey, alongside, cancellationToken) is { } count)
+            {
+                ended = count;
+                break;
+            }
+
+            if (attempt == 2 || await FindTokenAsync(token, MailPurpose.Reset, cancellationToken, LoginThrottleStore.RowKey) is not ({ } again, { } storedAgain, var rowsAgain))
+            {
+                return new MailOutcome.BadToken();
+            }
+
+            (user, stored, rows) = (again, storedAgain, rowsAgain);
         }
 
         // A guessed password no longer matters: the throttle starts over (unless an attempt was reserved meanwhile).

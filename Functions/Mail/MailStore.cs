@@ -125,9 +125,10 @@ public sealed class MailStore(AppTables tables)
 
     /// <summary>
     /// The actions that spend the token (a delete on its ETag: of any number of concurrent batches holding them, at most
-    /// one lands) and mark the account's email verified, with a new password hash for a reset.
+    /// one lands) and mark the account's email verified, with a new password hash for a reset, which also passes the
+    /// account row's ETag as read (the sign-in it decides on depends on that row).
     /// </summary>
-    public static IReadOnlyList<TableTransactionAction> SpendActions(StoredToken token, string? newPasswordHash)
+    public static IReadOnlyList<TableTransactionAction> SpendActions(StoredToken token, string? newPasswordHash, ETag accountETag = default)
     {
         var account = new TableEntity(token.AccountKey, token.AccountKey) { [UserStore.EmailVerifiedProperty] = true };
         if (newPasswordHash is not null)
@@ -138,7 +139,7 @@ public sealed class MailStore(AppTables tables)
         return
         [
             new(TableTransactionActionType.Delete, new TableEntity(token.AccountKey, token.RowKey), token.ETag),
-            new(TableTransactionActionType.UpdateMerge, account, ETag.All),
+            new(TableTransactionActionType.UpdateMerge, account, accountETag == default ? ETag.All : accountETag),
         ];
     }
 
